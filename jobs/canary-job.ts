@@ -1,0 +1,116 @@
+import { toNanos } from '../config/duration.ts';
+import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
+import type { TimingPlan } from '../timing/model.ts';
+import { traefikServiceTags } from '../traefik/service-tags.ts';
+import type { NomadJob, NomadTask } from './nomad-api.ts';
+
+export interface CanaryJobProps {
+  readonly service: ServiceConfig;
+  readonly plan: TimingPlan;
+  readonly config: Pick<ZerodropConfig, 'cluster' | 'traefik'>;
+}
+
+/** The task's env contract with the app (see app/README.md). */
+export function appEnv(service: ServiceConfig, plan: TimingPlan): Record<string, string> {
+  return {
+    ...service.env,
+    PORT: '${NOMAD_PORT_http}',
+    INTERNAL_PORT: '${NOMAD_PORT_internal}',
+    // raw_exec shares the host network: bind where Nomad allocated the port, not 0.0.0.0.
+    ...(service.driver.type === 'raw_exec' ? { BIND_ADDR: '${NOMAD_IP_http}' } : {}),
+    APP_VERSION: service.version,
+    DRAIN_GRACE_MS: String(plan.drainGraceMs),
+  };
+}
+
+/**
+ * A service job that rolls out by canary: health-gated Consul registration (readiness on
+ * the internal port), Traefik tags, auto-promote/auto-revert, and every duration from
+ * the timing model. Returns Nomad API JSON (durations in nanoseconds).
+ */
+export function canaryJob({ service, plan, config }: CanaryJobProps): NomadJob {
+  const docker = service.driver.type === 'docker';
+  const internalPort = service.ports.internalStatic !== undefined ? { Label: 'internal', Value: service.ports.internalStatic, ...(docker ? { To: service.ports.internal } : {}) } : undefined;
+  return {
+    ID: service.name,
+    Name: service.name,
+    Type: 'service',
+    Region: config.cluster.nomad.region,
+    Datacenters: [...config.cluster.nomad.datacenters],
+    Meta: { 'zerodrop.version': service.version },
+    TaskGroups: [
+      {
+        Name: service.name,
+        Count: service.count,
+        Networks: [
+          {
+            Mode: 'host',
+            DynamicPorts: [
+              { Label: 'http', ...(docker ? { To: service.ports.http } : {}) },
+              ...(internalPort ? [] : [{ Label: 'internal', ...(docker ? { To: service.ports.internal } : {}) }]),
+            ],
+            ...(internalPort ? { ReservedPorts: [internalPort] } : {}),
+          },
+        ],
+        Services: [
+          {
+            Name: service.name,
+            PortLabel: 'http',
+            Provider: 'consul',
+            Tags: traefikServiceTags(service, config.traefik),
+            Checks: [
+              {
+                // Registered critical (Consul's default), so the catalog Traefik reads lists
+                // an instance only once its readiness passes: never routable before ready.
+                Name: `${service.name}-ready`,
+                Type: 'http',
+                PortLabel: 'internal',
+                Path: service.readiness.path,
+                Interval: toNanos(service.readiness.interval),
+                Timeout: toNanos(service.readiness.timeout),
+                OnUpdate: 'require_healthy',
+              },
+              {
+                Name: `${service.name}-alive`,
+                Type: 'http',
+                PortLabel: 'internal',
+                Path: service.liveness.path,
+                Interval: toNanos(service.liveness.interval),
+                Timeout: toNanos(service.liveness.timeout),
+                // Deployment health is the readiness check's job; liveness only restarts.
+                OnUpdate: 'ignore',
+                CheckRestart: { Limit: service.liveness.failures, Grace: toNanos(plan.livenessGraceMs), IgnoreWarnings: false },
+              },
+            ],
+          },
+        ],
+        Update: {
+          MaxParallel: service.maxParallel,
+          Canary: service.canary,
+          AutoPromote: true,
+          AutoRevert: true,
+          HealthCheck: 'checks',
+          MinHealthyTime: toNanos(plan.minHealthyTimeMs),
+          HealthyDeadline: toNanos(plan.healthyDeadlineMs),
+          ProgressDeadline: toNanos(plan.progressDeadlineMs),
+        },
+        Tasks: [appTask(service, plan)],
+      },
+    ],
+  };
+}
+
+function appTask(service: ServiceConfig, plan: TimingPlan): NomadTask {
+  const driver = service.driver;
+  return {
+    Name: 'app',
+    Driver: driver.type,
+    Config: driver.type === 'docker' ? { image: `${driver.image}:${service.version}`, ports: ['http', 'internal'] } : { command: driver.command, args: [...driver.args] },
+    Env: appEnv(service, plan),
+    // The app drains on SIGTERM; Nomad's raw_exec default would be SIGINT.
+    KillSignal: 'SIGTERM',
+    KillTimeout: toNanos(plan.killTimeoutMs),
+    ShutdownDelay: toNanos(plan.shutdownDelayMs),
+    Resources: { CPU: service.resources.cpu, MemoryMB: service.resources.memoryMb },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The slice of Nomad's API job JSON that zerodrop writes. Field names are Nomad's own
+ * (`/v1/jobs` schema), durations are nanoseconds. Nomad silently drops keys it does not
+ * know, so these types, plus the round-trip test against a real Nomad, are the guard.
+ */
+export interface NomadJob {
+  ID: string;
+  Name: string;
+  Type: 'service' | 'system' | 'batch';
+  Region: string;
+  Datacenters: string[];
+  Meta?: Record<string, string>;
+  TaskGroups: NomadTaskGroup[];
+}
+
+export interface NomadTaskGroup {
+  Name: string;
+  Count: number;
+  Networks: NomadNetwork[];
+  Services?: NomadService[];
+  Update?: NomadUpdate;
+  Tasks: NomadTask[];
+}
+
+export interface NomadNetwork {
+  Mode: 'host';
+  DynamicPorts?: NomadPort[];
+  ReservedPorts?: NomadPort[];
+}
+
+export interface NomadPort {
+  Label: string;
+  Value?: number;
+  To?: number;
+}
+
+export interface NomadService {
+  Name: string;
+  PortLabel: string;
+  Provider: 'consul';
+  Tags: string[];
+  Checks: NomadCheck[];
+}
+
+export interface NomadCheck {
+  Name: string;
+  Type: 'http';
+  PortLabel: string;
+  Path: string;
+  Interval: number;
+  Timeout: number;
+  OnUpdate?: 'require_healthy' | 'ignore_warnings' | 'ignore';
+  CheckRestart?: { Limit: number; Grace: number; IgnoreWarnings: boolean };
+}
+
+export interface NomadUpdate {
+  MaxParallel: number;
+  Canary: number;
+  AutoPromote: boolean;
+  AutoRevert: boolean;
+  HealthCheck: 'checks';
+  MinHealthyTime: number;
+  HealthyDeadline: number;
+  ProgressDeadline: number;
+}
+
+export interface NomadTask {
+  Name: string;
+  Driver: 'docker' | 'raw_exec';
+  Config: Record<string, unknown>;
+  Env?: Record<string, string>;
+  Templates?: NomadTemplate[];
+  KillSignal: string;
+  KillTimeout: number;
+  ShutdownDelay?: number;
+  Resources: { CPU: number; MemoryMB: number };
+}
+
+export interface NomadTemplate {
+  EmbeddedTmpl: string;
+  DestPath: string;
+  ChangeMode: 'restart' | 'signal' | 'noop';
+  Perms: string;
+}

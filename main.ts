@@ -1,0 +1,29 @@
+/**
+ * cdktf entry point: `npm run synth` (or `cdktf synth|deploy`, which runs this).
+ * Reads ZERODROP_CONFIG (default zerodrop.yaml) and writes cdktf.out/stacks/{edge,app}.
+ */
+import { App } from 'cdktf';
+import { ConfigError } from './config/errors.ts';
+import { loadConfig } from './config/load.ts';
+import { AppStack, EdgeStack } from './stacks/index.ts';
+import { timingPlans } from './timing/model.ts';
+
+const configFile = process.env.ZERODROP_CONFIG || 'zerodrop.yaml';
+// Only the verifier's negative control sets this: it deploys a config the kit refuses.
+const unsafe = process.env.ZERODROP_UNSAFE_SKIP_TIMING_CHECKS === '1';
+
+try {
+  const config = loadConfig(configFile);
+  const plans = timingPlans(config, { unsafeSkipChecks: unsafe });
+  if (unsafe) console.error(`zerodrop: WARNING timing checks skipped (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS=1): ${configFile} may drop requests`);
+  const app = new App({ outdir: process.env.CDKTF_OUTDIR || 'cdktf.out', stackTraces: false });
+  new EdgeStack(app, 'edge', { config });
+  new AppStack(app, 'app', { config, plans });
+  app.synth();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,34 @@
+import { TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { Job } from '@cdktf/provider-nomad/lib/job/index.js';
+import type { ZerodropConfig } from '../config/schema.ts';
+import { canaryJob } from '../jobs/canary-job.ts';
+import type { TimingPlan } from '../timing/model.ts';
+import { nomadProvider, stateBackend } from './common.ts';
+import { escapeTerraformTemplate, terraformDuration } from './terraform-strings.ts';
+
+export interface AppStackProps {
+  readonly config: ZerodropConfig;
+  readonly plans: ReadonlyMap<string, TimingPlan>;
+}
+
+/** One canary job per service. `detach = false`: the apply waits for the rollout and fails when it fails. */
+export class AppStack extends TerraformStack {
+  constructor(scope: Construct, id: string, { config, plans }: AppStackProps) {
+    super(scope, id);
+    stateBackend(this, id, config);
+    nomadProvider(this, config);
+    for (const service of config.services) {
+      const plan = plans.get(service.name);
+      if (!plan) throw new Error(`no timing plan for service "${service.name}"`);
+      const timeout = terraformDuration(plan.applyTimeoutMs);
+      new Job(this, `job-${service.name}`, {
+        jobspec: escapeTerraformTemplate(JSON.stringify({ Job: canaryJob({ service, plan, config }) })),
+        json: true,
+        detach: false,
+        purgeOnDestroy: true,
+        timeouts: { create: timeout, update: timeout },
+      });
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { ConsulBackend, LocalBackend, type TerraformStack } from 'cdktf';
+import { ConsulProvider } from '@cdktf/provider-consul/lib/provider/index.js';
+import { NomadProvider } from '@cdktf/provider-nomad/lib/provider/index.js';
+import type { ZerodropConfig } from '../config/schema.ts';
+
+/**
+ * Providers take addresses from the config and tokens from the environment only
+ * (NOMAD_TOKEN, CONSUL_HTTP_TOKEN), so no secret is ever written to cdk.tf.json.
+ */
+export function nomadProvider(stack: TerraformStack, config: ZerodropConfig): NomadProvider {
+  return new NomadProvider(stack, 'nomad', { address: config.cluster.nomad.address!, region: config.cluster.nomad.region });
+}
+
+export function consulProvider(stack: TerraformStack, config: ZerodropConfig): ConsulProvider {
+  const url = new URL(config.cluster.consul.address!);
+  return new ConsulProvider(stack, 'consul', { address: url.host, scheme: url.protocol.replace(':', '') });
+}
+
+/**
+ * Local state by default (a file per stack at the project root). Pipelines pick the
+ * Consul backend: state in Consul KV with locking, so two applies cannot interleave.
+ */
+export function stateBackend(stack: TerraformStack, name: string, config: ZerodropConfig): void {
+  const state = config.cluster.state;
+  if (state.backend === 'local') {
+    // Terraform runs in cdktf.out/stacks/<name>; keep state at the project root, outside the synth output.
+    new LocalBackend(stack, { path: `../../../terraform.${name}.tfstate` });
+    return;
+  }
+  const url = new URL(config.cluster.consul.address!);
+  // access_token is left out on purpose: the backend then reads CONSUL_HTTP_TOKEN.
+  new ConsulBackend(stack, { path: `${state.path}/${name}`, lock: state.lock, address: url.host, scheme: url.protocol.replace(':', '') } as ConstructorParameters<typeof ConsulBackend>[1]);
+}

@@ -1,0 +1,47 @@
+import { TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { AclPolicy } from '@cdktf/provider-consul/lib/acl-policy/index.js';
+import { AclToken } from '@cdktf/provider-consul/lib/acl-token/index.js';
+import { DataConsulAclTokenSecretId } from '@cdktf/provider-consul/lib/data-consul-acl-token-secret-id/index.js';
+import { Job } from '@cdktf/provider-nomad/lib/job/index.js';
+import { Variable } from '@cdktf/provider-nomad/lib/variable/index.js';
+import type { ZerodropConfig } from '../config/schema.ts';
+import { traefikJob, traefikVariablePath } from '../jobs/traefik-job.ts';
+import { traefikConsulPolicyRules } from '../traefik/consul-policy.ts';
+import { consulProvider, nomadProvider, stateBackend } from './common.ts';
+import { escapeTerraformTemplate } from './terraform-strings.ts';
+
+export interface EdgeStackProps {
+  readonly config: ZerodropConfig;
+}
+
+/** Traefik on every Nomad client, with a Consul token that can only read the routed services. */
+export class EdgeStack extends TerraformStack {
+  constructor(scope: Construct, id: string, { config }: EdgeStackProps) {
+    super(scope, id);
+    stateBackend(this, id, config);
+    nomadProvider(this, config);
+    const dependsOn = [];
+    if (config.cluster.consul.acl) {
+      consulProvider(this, config);
+      const name = config.traefik.jobName;
+      const policy = new AclPolicy(this, 'traefik-policy', {
+        name: `zerodrop-${name}`,
+        description: 'zerodrop: Traefik consulCatalog reads the routed services (least privilege)',
+        rules: escapeTerraformTemplate(traefikConsulPolicyRules(config.services.map((s) => s.name))),
+      });
+      const token = new AclToken(this, 'traefik-token', { description: `zerodrop: ${name} consulCatalog`, policies: [policy.name] });
+      const secret = new DataConsulAclTokenSecretId(this, 'traefik-token-secret', { accessorId: token.accessorId });
+      // The secret goes straight from Consul into a Nomad variable the Traefik job reads
+      // at run time: it is never in the jobspec, the synth output or a log.
+      dependsOn.push(new Variable(this, 'traefik-consul-token', { path: traefikVariablePath(name), items: { consul_token: secret.secretId } }));
+    }
+    new Job(this, 'traefik', {
+      jobspec: escapeTerraformTemplate(JSON.stringify({ Job: traefikJob(config) })),
+      json: true,
+      detach: false,
+      purgeOnDestroy: true,
+      dependsOn,
+    });
+  }
+}

@@ -1,0 +1,277 @@
+import { formatDuration as d } from '../config/duration.ts';
+import { ConfigError, type ConfigIssue } from '../config/errors.ts';
+import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
+
+/**
+ * The timing model: every duration rule in zerodrop lives here, as data.
+ *
+ * The invariant (BRIEF §2): the old instance stays servable at least as long as the
+ * proxy may still route to it, and the new one is never routable before it is ready.
+ * Nomad stops an allocation in this order: deregister from Consul → shutdown_delay →
+ * kill_signal → kill_timeout → SIGKILL. Traefik keeps routing to a deregistered
+ * instance until its next catalog read is applied (the routing window), so
+ * shutdown_delay + drain grace must cover that window, and kill_timeout must cover the
+ * drain plus the longest in-flight request.
+ *
+ * Traefik's own health-check is deliberately not credited in the routing window: it is
+ * a second line of defence (and the first thing a broken config lacks), not the guarantee.
+ */
+
+/** Blocking queries deliver a catalog change in well under a second; this allowance is an estimate, not a measurement. */
+export const WATCH_DELIVERY_MS = 1000;
+
+export interface TimingInputs {
+  readonly refreshIntervalMs: number;
+  readonly watch: boolean;
+  readonly throttleMs: number;
+  readonly readinessIntervalMs: number;
+  readonly shutdownDelayMs: number;
+  readonly drainGraceMs?: number;
+  readonly longestRequestMs: number;
+  readonly warmupMs: number;
+  readonly killTimeoutMs?: number;
+  readonly minHealthyTimeMs?: number;
+  readonly healthyDeadlineMs?: number;
+  readonly progressDeadlineMs?: number;
+  readonly applyTimeoutMs?: number;
+  readonly livenessGraceMs?: number;
+  readonly maxKillTimeoutMs: number;
+  readonly marginMs: number;
+  readonly count: number;
+  readonly canary: number;
+  readonly maxParallel: number;
+}
+
+export type Source = 'pinned' | 'derived';
+
+export interface TimingPlan {
+  /** How long Traefik may still route to an instance after Nomad deregisters it. */
+  readonly routingWindowMs: number;
+  /** The same window explained with the fields it comes from. */
+  readonly routingWindowWhy: string;
+  readonly shutdownDelayMs: number;
+  readonly drainGraceMs: number;
+  /** shutdown_delay + drain grace: how long the old instance keeps serving after deregistration. */
+  readonly servableWindowMs: number;
+  readonly killTimeoutMs: number;
+  readonly minHealthyTimeMs: number;
+  readonly healthyDeadlineMs: number;
+  readonly progressDeadlineMs: number;
+  /** Rollout waves: the canaries, then the rest in batches of max_parallel. */
+  readonly waves: number;
+  readonly applyTimeoutMs: number;
+  readonly livenessGraceMs: number;
+  readonly sources: Readonly<Record<'drainGrace' | 'killTimeout' | 'minHealthyTime' | 'healthyDeadline' | 'progressDeadline' | 'applyTimeout' | 'livenessGrace', Source>>;
+}
+
+/** Field names as the user wrote them, so messages point at the config, not at internals. */
+export interface TimingPaths {
+  readonly service: string;
+  readonly serviceName: string;
+}
+
+interface RuleContext {
+  readonly in: TimingInputs;
+  readonly plan: TimingPlan;
+  readonly p: TimingPaths;
+}
+
+export interface TimingRule {
+  readonly id: string;
+  /** Config path the fix belongs to. */
+  readonly path: (c: RuleContext) => string;
+  readonly value: (c: RuleContext) => string;
+  readonly check: (c: RuleContext) => boolean;
+  readonly message: (c: RuleContext) => string;
+}
+
+const ceilToSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
+const ceilToMinute = (ms: number) => Math.ceil(ms / 60_000) * 60_000;
+
+export function routingWindow(i: Pick<TimingInputs, 'refreshIntervalMs' | 'watch' | 'throttleMs'>): { ms: number; why: string } {
+  if (i.watch) {
+    return { ms: i.throttleMs + WATCH_DELIVERY_MS, why: `traefik.discovery.watch delivery ${d(WATCH_DELIVERY_MS)} + traefik.discovery.throttle ${d(i.throttleMs)}` };
+  }
+  return { ms: i.refreshIntervalMs + i.throttleMs, why: `traefik.discovery.refreshInterval ${d(i.refreshIntervalMs)} + traefik.discovery.throttle ${d(i.throttleMs)}` };
+}
+
+/** Fills every derived duration. Pure; does not check anything (see `timingIssues`). */
+export function derivePlan(i: TimingInputs): TimingPlan {
+  const window = routingWindow(i);
+  const drainGraceMs = i.drainGraceMs ?? Math.max(0, window.ms + i.marginMs - i.shutdownDelayMs);
+  const killTimeoutMs = i.killTimeoutMs ?? drainGraceMs + i.longestRequestMs + i.marginMs;
+  const minHealthyTimeMs = i.minHealthyTimeMs ?? ceilToSecond(window.ms + i.marginMs);
+  const healthyDeadlineMs = i.healthyDeadlineMs ?? ceilToSecond(i.warmupMs + minHealthyTimeMs + i.readinessIntervalMs + i.marginMs);
+  // Only 10 s past healthy_deadline: a canary that misses its deadline fails the
+  // deployment (and auto-reverts) instead of being rescheduled for minutes.
+  const progressDeadlineMs = i.progressDeadlineMs ?? healthyDeadlineMs + 10_000;
+  const waves = 1 + Math.ceil(Math.max(0, i.count - i.canary) / i.maxParallel);
+  const applyTimeoutMs = i.applyTimeoutMs ?? ceilToMinute(waves * progressDeadlineMs + 60_000);
+  const livenessGraceMs = i.livenessGraceMs ?? i.warmupMs + i.marginMs;
+  const src = (pinned: number | undefined): Source => (pinned === undefined ? 'derived' : 'pinned');
+  return {
+    routingWindowMs: window.ms,
+    routingWindowWhy: window.why,
+    shutdownDelayMs: i.shutdownDelayMs,
+    drainGraceMs,
+    servableWindowMs: i.shutdownDelayMs + drainGraceMs,
+    killTimeoutMs,
+    minHealthyTimeMs,
+    healthyDeadlineMs,
+    progressDeadlineMs,
+    waves,
+    applyTimeoutMs,
+    livenessGraceMs,
+    sources: {
+      drainGrace: src(i.drainGraceMs),
+      killTimeout: src(i.killTimeoutMs),
+      minHealthyTime: src(i.minHealthyTimeMs),
+      healthyDeadline: src(i.healthyDeadlineMs),
+      progressDeadline: src(i.progressDeadlineMs),
+      applyTimeout: src(i.applyTimeoutMs),
+      livenessGrace: src(i.livenessGraceMs),
+    },
+  };
+}
+
+/** Every rule, in the order a user should fix them. Each has tests on both sides of its limit. */
+export const TIMING_RULES: readonly TimingRule[] = [
+  {
+    id: 'servable-window-covers-routing-window',
+    path: ({ p }) => `${p.service}.drainGrace`,
+    value: ({ plan }) => d(plan.drainGraceMs),
+    check: ({ plan, in: i }) => plan.servableWindowMs >= plan.routingWindowMs + i.marginMs,
+    message: ({ plan, in: i, p }) => {
+      const need = plan.routingWindowMs + i.marginMs;
+      return (
+        `${p.service}.drainGrace ${d(plan.drainGraceMs)} + ${p.service}.shutdownDelay ${d(plan.shutdownDelayMs)} = ${d(plan.servableWindowMs)} ` +
+        `< Traefik routing window ${d(plan.routingWindowMs)} (${plan.routingWindowWhy}) + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `Traefik would still route to "${p.serviceName}" after it stopped serving — raise drainGrace to ≥ ${d(need - plan.shutdownDelayMs)}, ` +
+        `or shutdownDelay to ≥ ${d(need - plan.drainGraceMs)}, or lower traefik.discovery.refreshInterval (or set traefik.discovery.watch: true)`
+      );
+    },
+  },
+  {
+    id: 'kill-timeout-covers-drain',
+    path: ({ p }) => `${p.service}.killTimeout`,
+    value: ({ plan }) => d(plan.killTimeoutMs),
+    check: ({ plan, in: i }) => plan.killTimeoutMs >= plan.drainGraceMs + i.longestRequestMs + i.marginMs,
+    message: ({ plan, in: i, p }) => {
+      const need = plan.drainGraceMs + i.longestRequestMs + i.marginMs;
+      return (
+        `${p.service}.killTimeout ${d(plan.killTimeoutMs)} < drainGrace ${d(plan.drainGraceMs)} + longestRequest ${d(i.longestRequestMs)} + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `Nomad would SIGKILL "${p.serviceName}" with requests in flight — raise killTimeout to ≥ ${d(need)} or remove it to have it derived`
+      );
+    },
+  },
+  {
+    id: 'kill-timeout-within-max-kill-timeout',
+    path: ({ p }) => `${p.service}.killTimeout`,
+    value: ({ plan }) => d(plan.killTimeoutMs),
+    check: ({ plan, in: i }) => plan.killTimeoutMs <= i.maxKillTimeoutMs,
+    message: ({ plan, in: i, p }) =>
+      `${p.service}.killTimeout ${d(plan.killTimeoutMs)} (${plan.sources.killTimeout}: drainGrace ${d(plan.drainGraceMs)} + longestRequest ${d(i.longestRequestMs)} + margin ${d(i.marginMs)}) ` +
+      `> cluster.nomad.maxKillTimeout ${d(i.maxKillTimeoutMs)}: Nomad silently caps kill_timeout there and would SIGKILL "${p.serviceName}" early — ` +
+      `shorten drainGrace or longestRequest, or raise the clients' max_kill_timeout and cluster.nomad.maxKillTimeout together`,
+  },
+  {
+    id: 'min-healthy-time-covers-discovery',
+    path: ({ p }) => `${p.service}.minHealthyTime`,
+    value: ({ plan }) => d(plan.minHealthyTimeMs),
+    check: ({ plan, in: i }) => plan.minHealthyTimeMs >= plan.routingWindowMs + i.marginMs,
+    message: ({ plan, in: i, p }) =>
+      `${p.service}.minHealthyTime ${d(plan.minHealthyTimeMs)} < Traefik routing window ${d(plan.routingWindowMs)} (${plan.routingWindowWhy}) + timing.margin ${d(i.marginMs)} = ${d(plan.routingWindowMs + i.marginMs)}: ` +
+      `the canary of "${p.serviceName}" could be promoted before Traefik ever sent it traffic — raise minHealthyTime or remove it to have it derived`,
+  },
+  {
+    id: 'healthy-deadline-covers-warmup',
+    path: ({ p }) => `${p.service}.healthyDeadline`,
+    value: ({ plan }) => d(plan.healthyDeadlineMs),
+    check: ({ plan, in: i }) => plan.healthyDeadlineMs >= i.warmupMs + plan.minHealthyTimeMs + i.marginMs,
+    message: ({ plan, in: i, p }) => {
+      const need = i.warmupMs + plan.minHealthyTimeMs + i.marginMs;
+      return (
+        `${p.service}.healthyDeadline ${d(plan.healthyDeadlineMs)} < warmup ${d(i.warmupMs)} + minHealthyTime ${d(plan.minHealthyTimeMs)} + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `a healthy canary of "${p.serviceName}" would be declared failed and reverted — raise healthyDeadline to ≥ ${d(need)}`
+      );
+    },
+  },
+  {
+    id: 'progress-deadline-after-healthy-deadline',
+    path: ({ p }) => `${p.service}.progressDeadline`,
+    value: ({ plan }) => d(plan.progressDeadlineMs),
+    check: ({ plan }) => plan.progressDeadlineMs > plan.healthyDeadlineMs,
+    message: ({ plan, p }) =>
+      `${p.service}.progressDeadline ${d(plan.progressDeadlineMs)} ≤ healthyDeadline ${d(plan.healthyDeadlineMs)}: Nomad requires progress_deadline to exceed healthy_deadline — raise progressDeadline above ${d(plan.healthyDeadlineMs)}`,
+  },
+  {
+    id: 'apply-timeout-covers-rollout',
+    path: ({ p }) => `${p.service}.applyTimeout`,
+    value: ({ plan }) => d(plan.applyTimeoutMs),
+    check: ({ plan }) => plan.applyTimeoutMs >= plan.waves * plan.progressDeadlineMs,
+    message: ({ plan, p }) =>
+      `${p.service}.applyTimeout ${d(plan.applyTimeoutMs)} < ${plan.waves} rollout waves × progressDeadline ${d(plan.progressDeadlineMs)} = ${d(plan.waves * plan.progressDeadlineMs)}: ` +
+      `terraform apply (detach = false) would give up on "${p.serviceName}" while Nomad is still rolling out — raise applyTimeout or remove it to have it derived`,
+  },
+  {
+    id: 'liveness-grace-covers-warmup',
+    path: ({ p }) => `${p.service}.liveness.grace`,
+    value: ({ plan }) => d(plan.livenessGraceMs),
+    check: ({ plan, in: i }) => plan.livenessGraceMs >= i.warmupMs,
+    message: ({ plan, in: i, p }) =>
+      `${p.service}.liveness.grace ${d(plan.livenessGraceMs)} < warmup ${d(i.warmupMs)}: Nomad would restart "${p.serviceName}" for being slow to warm up — raise liveness.grace to ≥ ${d(i.warmupMs)}`,
+  },
+];
+
+/** The rules a plan breaks, as config issues (empty when the plan is zero-downtime). */
+export function timingIssues(inputs: TimingInputs, plan: TimingPlan, paths: TimingPaths, rules: readonly TimingRule[] = TIMING_RULES): ConfigIssue[] {
+  const ctx: RuleContext = { in: inputs, plan, p: paths };
+  return rules.filter((r) => !r.check(ctx)).map((r) => ({ path: r.path(ctx), value: r.value(ctx), rule: `[${r.id}] ${r.message(ctx)}` }));
+}
+
+export function timingInputs(service: ServiceConfig, config: Pick<ZerodropConfig, 'traefik' | 'cluster' | 'timing'>): TimingInputs {
+  const t = config.traefik.discovery;
+  return {
+    refreshIntervalMs: t.refreshInterval,
+    watch: t.watch,
+    throttleMs: t.throttle,
+    readinessIntervalMs: service.readiness.interval,
+    shutdownDelayMs: service.shutdownDelay,
+    drainGraceMs: service.drainGrace,
+    longestRequestMs: service.longestRequest,
+    warmupMs: service.warmup,
+    killTimeoutMs: service.killTimeout,
+    minHealthyTimeMs: service.minHealthyTime,
+    healthyDeadlineMs: service.healthyDeadline,
+    progressDeadlineMs: service.progressDeadline,
+    applyTimeoutMs: service.applyTimeout,
+    livenessGraceMs: service.liveness.grace,
+    maxKillTimeoutMs: config.cluster.nomad.maxKillTimeout,
+    marginMs: config.timing.margin,
+    count: service.count,
+    canary: service.canary,
+    maxParallel: service.maxParallel,
+  };
+}
+
+export interface TimingOptions {
+  /**
+   * Skip the checks. Exists only for the verifier's negative control, which must be
+   * able to deploy a config the kit would refuse. @default false
+   */
+  readonly unsafeSkipChecks?: boolean;
+}
+
+/** Plans every service, or throws one ConfigError naming every broken rule in every service. */
+export function timingPlans(config: ZerodropConfig, opts: TimingOptions = {}): Map<string, TimingPlan> {
+  const plans = new Map<string, TimingPlan>();
+  const issues: ConfigIssue[] = [];
+  config.services.forEach((service, index) => {
+    const inputs = timingInputs(service, config);
+    const plan = derivePlan(inputs);
+    plans.set(service.name, plan);
+    issues.push(...timingIssues(inputs, plan, { service: `services[${index}]`, serviceName: service.name }));
+  });
+  if (issues.length > 0 && !opts.unsafeSkipChecks) throw new ConfigError(issues);
+  return plans;
+}
