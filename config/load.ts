@@ -75,8 +75,10 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
 
 function ruleText(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.expected})`;
-  if (issue.code === 'too_small' && issue.origin !== 'array') return `must be ≥ ${String(issue.minimum)}`;
-  if (issue.code === 'too_big' && issue.origin !== 'array') return `must be ≤ ${String(issue.maximum)}`;
+  // Zod's stock range messages ("Too small: expected number to be >=1") read worse than ours;
+  // a message written in the schema is kept as is.
+  if (issue.code === 'too_small' && issue.origin !== 'array' && issue.message.startsWith('Too small')) return `must be ≥ ${String(issue.minimum)}`;
+  if (issue.code === 'too_big' && issue.origin !== 'array' && issue.message.startsWith('Too big')) return `must be ≤ ${String(issue.maximum)}`;
   return issue.message.replace(/^Invalid input: /, '');
 }
 

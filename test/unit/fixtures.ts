@@ -1,0 +1,12 @@
+import type { ZerodropProps } from '../../config/schema.ts';
+
+/** The smallest valid config: one docker service, everything else defaulted. */
+export function minimalProps(overrides: Partial<ZerodropProps['services'][number]> = {}): ZerodropProps {
+  return {
+    cluster: { nomad: { address: 'http://127.0.0.1:4646' }, consul: { address: 'http://127.0.0.1:8500' } },
+    services: [{ name: 'api', version: 'v1', driver: { type: 'docker', image: 'ghcr.io/example/api' }, host: 'api.example.com', warmup: '12s', ...overrides }],
+  };
+}
+
+/** No env leaks into tests: addresses and versions come only from the props. */
+export const NO_ENV = { PATH: process.env.PATH } as const;

@@ -1,0 +1,140 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, resolveConfig } from '../../config/index.ts';
+import { derivePlan, routingWindow, TIMING_RULES, timingIssues, timingPlans, type TimingInputs } from '../../timing/model.ts';
+import { minimalProps, NO_ENV } from './fixtures.ts';
+
+const s = (n: number) => n * 1000;
+
+/** The research log's 100 % configuration (BRIEF §2), as timing inputs. */
+const RESEARCH_100: TimingInputs = {
+  refreshIntervalMs: s(2),
+  watch: false,
+  throttleMs: s(2),
+  readinessIntervalMs: s(1),
+  shutdownDelayMs: 0,
+  drainGraceMs: s(6),
+  longestRequestMs: s(1),
+  warmupMs: s(12),
+  killTimeoutMs: s(15),
+  maxKillTimeoutMs: s(30),
+  marginMs: s(2),
+  count: 2,
+  canary: 1,
+  maxParallel: 1,
+};
+
+const paths = { service: 'services[0]', serviceName: 'api' };
+const check = (overrides: Partial<TimingInputs>) => {
+  const inputs = { ...RESEARCH_100, ...overrides };
+  return timingIssues(inputs, derivePlan(inputs), paths);
+};
+const ruleIds = (overrides: Partial<TimingInputs>) => check(overrides).map((i) => i.rule.match(/^\[([^\]]+)\]/)?.[1]);
+
+describe('routingWindow()', () => {
+  test('polling: refresh interval + provider throttle', () => {
+    expect(routingWindow({ refreshIntervalMs: s(15), throttleMs: s(2), watch: false })).toEqual({ ms: s(17), why: 'traefik.discovery.refreshInterval 15s + traefik.discovery.throttle 2s' });
+  });
+  test('watch: throttle + a delivery allowance, whatever the refresh interval', () => {
+    expect(routingWindow({ refreshIntervalMs: s(15), throttleMs: s(2), watch: true }).ms).toBe(s(3));
+  });
+});
+
+describe('timing rules on the research log settings', () => {
+  // Rows from BRIEF §2's measured table: what reached 100 % must be accepted, what dropped must be refused.
+  test.each<[string, Partial<TimingInputs>, string[]]>([
+    ['refresh 2s + health-check 1s + drain 6s + kill_timeout 15s (measured 100 %)', {}, []],
+    ['refresh 15s + drain 5s (measured 98.6 %: refresh outlived the drain)', { refreshIntervalMs: s(15), drainGraceMs: s(5) }, ['servable-window-covers-routing-window']],
+    ['refresh 15s + shutdown_delay 6s, app without drain (measured 91.1 %)', { refreshIntervalMs: s(15), drainGraceMs: 0, shutdownDelayMs: s(6) }, ['servable-window-covers-routing-window']],
+    ['refresh 15s + no drain at all (measured 97.7 %)', { refreshIntervalMs: s(15), drainGraceMs: 0 }, ['servable-window-covers-routing-window']],
+  ])('%s', (_name, overrides, expected) => {
+    expect(ruleIds({ ...overrides, minHealthyTimeMs: undefined })).toEqual(expected);
+  });
+
+  test('refuses drain 1s + no shutdown delay + refresh 15s with a message naming every field and number', () => {
+    expect(check({ refreshIntervalMs: s(15), drainGraceMs: s(1) })[0]).toEqual({
+      path: 'services[0].drainGrace',
+      value: '1s',
+      rule:
+        '[servable-window-covers-routing-window] services[0].drainGrace 1s + services[0].shutdownDelay 0s = 1s < Traefik routing window 17s ' +
+        '(traefik.discovery.refreshInterval 15s + traefik.discovery.throttle 2s) + timing.margin 2s = 19s: Traefik would still route to "api" after it stopped serving — ' +
+        'raise drainGrace to ≥ 19s, or shutdownDelay to ≥ 18s, or lower traefik.discovery.refreshInterval (or set traefik.discovery.watch: true)',
+    });
+  });
+});
+
+describe('each rule, on both sides of its limit', () => {
+  // [rule, inputs exactly at the limit (accepted), inputs one millisecond past it (refused)]
+  test.each<[string, Partial<TimingInputs>, Partial<TimingInputs>]>([
+    ['servable-window-covers-routing-window', { drainGraceMs: s(6) }, { drainGraceMs: s(6) - 1 }],
+    ['servable-window-covers-routing-window', { drainGraceMs: s(2), shutdownDelayMs: s(4) }, { drainGraceMs: s(2), shutdownDelayMs: s(4) - 1 }],
+    ['kill-timeout-covers-drain', { killTimeoutMs: s(9) }, { killTimeoutMs: s(9) - 1 }],
+    ['kill-timeout-within-max-kill-timeout', { killTimeoutMs: s(30) }, { killTimeoutMs: s(30) + 1 }],
+    ['min-healthy-time-covers-discovery', { minHealthyTimeMs: s(6) }, { minHealthyTimeMs: s(6) - 1 }],
+    ['healthy-deadline-covers-warmup', { healthyDeadlineMs: s(20), minHealthyTimeMs: s(6) }, { healthyDeadlineMs: s(20) - 1, minHealthyTimeMs: s(6), progressDeadlineMs: s(60) }],
+    ['progress-deadline-after-healthy-deadline', { healthyDeadlineMs: s(30), progressDeadlineMs: s(30) + 1 }, { healthyDeadlineMs: s(30), progressDeadlineMs: s(30) }],
+    ['apply-timeout-covers-rollout', { progressDeadlineMs: s(60), applyTimeoutMs: s(120) }, { progressDeadlineMs: s(60), applyTimeoutMs: s(120) - 1 }],
+    ['liveness-grace-covers-warmup', { livenessGraceMs: s(12) }, { livenessGraceMs: s(12) - 1 }],
+  ])('%s', (rule, accepted, refused) => {
+    expect(ruleIds(accepted)).not.toContain(rule);
+    expect(ruleIds(refused)).toContain(rule);
+  });
+
+  test('every rule has an either-side test above', () => {
+    expect(new Set(TIMING_RULES.map((r) => r.id)).size).toBe(8);
+  });
+});
+
+describe('derivePlan()', () => {
+  const derived = derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, killTimeoutMs: undefined });
+
+  // Derived values satisfy every rule by construction; these pin the formulas the README quotes.
+  test.each([
+    ['drain grace: routing window + margin - shutdown delay', derived.drainGraceMs, s(6)],
+    ['kill_timeout: drain + longest request + margin', derived.killTimeoutMs, s(9)],
+    ['min_healthy_time: routing window + margin', derived.minHealthyTimeMs, s(6)],
+    ['healthy_deadline: warmup + min_healthy_time + readiness interval + margin', derived.healthyDeadlineMs, s(21)],
+    ['progress_deadline: healthy_deadline + 10s', derived.progressDeadlineMs, s(31)],
+    ['waves: canaries, then the rest by max_parallel', derived.waves, 2],
+    ['apply timeout: waves × progress_deadline + 1m, rounded up to a minute', derived.applyTimeoutMs, s(180)],
+    ['liveness grace: warmup + margin', derived.livenessGraceMs, s(14)],
+  ])('%s', (_name, actual, expected) => expect(actual).toBe(expected));
+
+  test('a shutdown delay shortens the derived drain grace', () => {
+    expect(derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, shutdownDelayMs: s(4) }).drainGraceMs).toBe(s(2));
+  });
+
+  test('records which values were pinned', () => {
+    expect(derived.sources).toMatchObject({ drainGrace: 'derived', killTimeout: 'derived' });
+    expect(derivePlan(RESEARCH_100).sources).toMatchObject({ drainGrace: 'pinned', killTimeout: 'pinned' });
+  });
+});
+
+describe('timingPlans()', () => {
+  test('derives a zero-downtime plan for the defaults', () => {
+    const plans = timingPlans(resolveConfig(minimalProps(), { env: NO_ENV }));
+    expect(plans.get('api')).toMatchObject({ routingWindowMs: s(4), drainGraceMs: s(6), killTimeoutMs: s(9) });
+  });
+
+  test('refuses a config with a long drain that Nomad would cap, naming max kill timeout', () => {
+    const config = resolveConfig(minimalProps({ drainGrace: '25s', longestRequest: '5s' }), { env: NO_ENV });
+    expect(() => timingPlans(config)).toThrow(/services\[0\]\.killTimeout: "32s" — \[kill-timeout-within-max-kill-timeout\] .* > cluster\.nomad\.maxKillTimeout 30s/);
+  });
+
+  test('reports every broken rule of every service in one ConfigError', () => {
+    const props = minimalProps({ drainGrace: '1s', killTimeout: '1s' });
+    props.traefik = { discovery: { refreshInterval: '15s' } };
+    try {
+      timingPlans(resolveConfig(props, { env: NO_ENV }));
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['services[0].drainGrace', 'services[0].killTimeout']);
+    }
+  });
+
+  test('unsafeSkipChecks returns the plan of a refused config (for the negative control only)', () => {
+    const props = minimalProps({ drainGrace: '0s' });
+    props.traefik = { discovery: { refreshInterval: '15s' } };
+    expect(timingPlans(resolveConfig(props, { env: NO_ENV }), { unsafeSkipChecks: true }).get('api')?.drainGraceMs).toBe(0);
+  });
+});
