@@ -1,0 +1,216 @@
+import { describe, expect, test } from 'vitest';
+import { resolveConfig } from '../../config/index.ts';
+import { canaryJob, traefikJob } from '../../jobs/index.ts';
+import { timingPlans } from '../../timing/model.ts';
+import { minimalProps, NO_ENV } from './fixtures.ts';
+
+const NS = 1_000_000_000;
+
+function build(overrides = {}, traefik = {}) {
+  const props = { ...minimalProps(overrides), traefik };
+  const config = resolveConfig(props, { env: NO_ENV });
+  const plan = timingPlans(config).get('api')!;
+  return { config, plan, job: canaryJob({ service: config.services[0]!, plan, config }) };
+}
+
+describe('canaryJob()', () => {
+  const { job, plan } = build();
+  const group = job.TaskGroups[0]!;
+  const task = group.Tasks[0]!;
+  const service = group.Services![0]!;
+
+  test('rolls out by canary with auto-promote and auto-revert, health from checks', () => {
+    expect(group.Update).toEqual({
+      MaxParallel: 1,
+      Canary: 1,
+      AutoPromote: true,
+      AutoRevert: true,
+      HealthCheck: 'checks',
+      MinHealthyTime: 6 * NS,
+      HealthyDeadline: 21 * NS,
+      ProgressDeadline: 31 * NS,
+    });
+  });
+
+  test('has an http port for routing and an internal port for probes', () => {
+    expect(group.Networks[0]!.DynamicPorts!.map((p) => p.Label)).toEqual(['http', 'internal']);
+  });
+
+  test('registers the service in Consul on http, with its readiness check on the internal port', () => {
+    expect(service).toMatchObject({ Name: 'api', PortLabel: 'http', Provider: 'consul' });
+    expect(service.Checks[0]).toEqual({ Name: 'api-ready', Type: 'http', PortLabel: 'internal', Path: '/readyz', Interval: NS, Timeout: NS, OnUpdate: 'require_healthy' });
+  });
+
+  test('restarts on a failing liveness check, but never during warm-up', () => {
+    expect(service.Checks[1]).toMatchObject({ Path: '/livez', PortLabel: 'internal', CheckRestart: { Limit: 3, Grace: 14 * NS, IgnoreWarnings: false } });
+  });
+
+  test('stops with SIGTERM and the timing model kill_timeout and shutdown_delay', () => {
+    expect(task).toMatchObject({ KillSignal: 'SIGTERM', KillTimeout: plan.killTimeoutMs * 1e6, ShutdownDelay: 0 });
+    expect(plan.killTimeoutMs).toBe(9000);
+  });
+
+  test('passes the drain grace, ports and version to the app in its env', () => {
+    expect(task.Env).toEqual({ PORT: '${NOMAD_PORT_http}', INTERNAL_PORT: '${NOMAD_PORT_internal}', APP_VERSION: 'v1', DRAIN_GRACE_MS: '6000' });
+  });
+
+  test('raw_exec binds where Nomad put the port and gets no docker port mapping', () => {
+    const raw = build({ driver: { type: 'raw_exec', command: '/usr/bin/node', args: ['/srv/app.js'] } }).job.TaskGroups[0]!;
+    expect(raw.Tasks[0]!.Config).toEqual({ command: '/usr/bin/node', args: ['/srv/app.js'] });
+    expect(raw.Tasks[0]!.Env!.BIND_ADDR).toBe('${NOMAD_IP_http}');
+    expect(raw.Networks[0]!.DynamicPorts).toEqual([{ Label: 'http' }, { Label: 'internal' }]);
+  });
+
+  test('a static internal port is reserved and Traefik health-checks it', () => {
+    const { job } = build({ ports: { internalStatic: 9081 } });
+    const group = job.TaskGroups[0]!;
+    expect(group.Networks[0]!.ReservedPorts).toEqual([{ Label: 'internal', Value: 9081, To: 8081 }]);
+    expect(group.Services![0]!.Tags).toContain('traefik.http.services.api.loadbalancer.healthcheck.port=9081');
+  });
+
+  test('the whole job (one snapshot, so any change to the wire format is reviewed)', () => {
+    expect(job).toMatchInlineSnapshot(`
+      {
+        "Datacenters": [
+          "*",
+        ],
+        "ID": "api",
+        "Meta": {
+          "zerodrop.version": "v1",
+        },
+        "Name": "api",
+        "Region": "global",
+        "TaskGroups": [
+          {
+            "Count": 2,
+            "Name": "api",
+            "Networks": [
+              {
+                "DynamicPorts": [
+                  {
+                    "Label": "http",
+                    "To": 8080,
+                  },
+                  {
+                    "Label": "internal",
+                    "To": 8081,
+                  },
+                ],
+                "Mode": "host",
+              },
+            ],
+            "Services": [
+              {
+                "Checks": [
+                  {
+                    "Interval": 1000000000,
+                    "Name": "api-ready",
+                    "OnUpdate": "require_healthy",
+                    "Path": "/readyz",
+                    "PortLabel": "internal",
+                    "Timeout": 1000000000,
+                    "Type": "http",
+                  },
+                  {
+                    "CheckRestart": {
+                      "Grace": 14000000000,
+                      "IgnoreWarnings": false,
+                      "Limit": 3,
+                    },
+                    "Interval": 5000000000,
+                    "Name": "api-alive",
+                    "OnUpdate": "ignore",
+                    "Path": "/livez",
+                    "PortLabel": "internal",
+                    "Timeout": 2000000000,
+                    "Type": "http",
+                  },
+                ],
+                "Name": "api",
+                "PortLabel": "http",
+                "Provider": "consul",
+                "Tags": [
+                  "traefik.enable=true",
+                  "traefik.http.routers.api.rule=Host(\`api.example.com\`) && !Path(\`/readyz\`) && !Path(\`/livez\`)",
+                  "traefik.http.routers.api.entrypoints=web",
+                  "traefik.http.routers.api.service=api",
+                  "traefik.http.routers.api.middlewares=api-retry",
+                  "traefik.http.middlewares.api-retry.retry.attempts=4",
+                  "traefik.http.middlewares.api-retry.retry.initialinterval=100ms",
+                  "traefik.http.services.api.loadbalancer.healthcheck.path=/readyz",
+                  "traefik.http.services.api.loadbalancer.healthcheck.interval=1s",
+                  "traefik.http.services.api.loadbalancer.healthcheck.timeout=1s",
+                ],
+              },
+            ],
+            "Tasks": [
+              {
+                "Config": {
+                  "image": "ghcr.io/example/api:v1",
+                  "ports": [
+                    "http",
+                    "internal",
+                  ],
+                },
+                "Driver": "docker",
+                "Env": {
+                  "APP_VERSION": "v1",
+                  "DRAIN_GRACE_MS": "6000",
+                  "INTERNAL_PORT": "\${NOMAD_PORT_internal}",
+                  "PORT": "\${NOMAD_PORT_http}",
+                },
+                "KillSignal": "SIGTERM",
+                "KillTimeout": 9000000000,
+                "Name": "app",
+                "Resources": {
+                  "CPU": 100,
+                  "MemoryMB": 128,
+                },
+                "ShutdownDelay": 0,
+              },
+            ],
+            "Update": {
+              "AutoPromote": true,
+              "AutoRevert": true,
+              "Canary": 1,
+              "HealthCheck": "checks",
+              "HealthyDeadline": 21000000000,
+              "MaxParallel": 1,
+              "MinHealthyTime": 6000000000,
+              "ProgressDeadline": 31000000000,
+            },
+          },
+        ],
+        "Type": "service",
+      }
+    `);
+  });
+});
+
+describe('traefikJob()', () => {
+  const { config } = build();
+  const job = traefikJob(config);
+  const task = job.TaskGroups[0]!.Tasks[0]!;
+
+  test('is a system job: one Traefik on every client', () => {
+    expect(job.Type).toBe('system');
+  });
+
+  test('reserves the entry point and admin ports', () => {
+    expect(job.TaskGroups[0]!.Networks[0]!.ReservedPorts).toEqual([
+      { Label: 'web', Value: 80 },
+      { Label: 'admin', Value: 8082 },
+    ]);
+  });
+
+  test('renders its static config into the secrets dir, reading the Consul token from a Nomad variable', () => {
+    expect(task.Templates![0]).toMatchObject({ DestPath: 'secrets/traefik.yaml', Perms: '0600' });
+    expect(task.Templates![0]!.EmbeddedTmpl).toContain('token: \'{{ with nomadVar "nomad/jobs/traefik" }}{{ .consul_token }}{{ end }}\'');
+    expect(task.Config).toEqual({ image: 'traefik:v3.6.12', network_mode: 'host', args: ['--configFile=${NOMAD_SECRETS_DIR}/traefik.yaml'] });
+  });
+
+  test('has no token line when Consul runs without ACLs', () => {
+    const noAcl = resolveConfig({ ...minimalProps(), cluster: { consul: { acl: false } } }, { env: NO_ENV });
+    expect(traefikJob(noAcl).TaskGroups[0]!.Tasks[0]!.Templates![0]!.EmbeddedTmpl).not.toContain('token');
+  });
+});

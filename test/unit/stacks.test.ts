@@ -1,0 +1,85 @@
+import { Testing } from 'cdktf';
+import { describe, expect, test } from 'vitest';
+import { resolveConfig } from '../../config/index.ts';
+import { AppStack, EdgeStack, escapeTerraformTemplate, terraformDuration } from '../../stacks/index.ts';
+import { timingPlans } from '../../timing/model.ts';
+import { minimalProps, NO_ENV } from './fixtures.ts';
+
+function synth(props = minimalProps()) {
+  const config = resolveConfig(props, { env: NO_ENV });
+  const app = Testing.app();
+  const edge = new EdgeStack(app, 'edge', { config });
+  const appStack = new AppStack(app, 'app', { config, plans: timingPlans(config) });
+  return { edge: JSON.parse(Testing.synth(edge)), app: JSON.parse(Testing.synth(appStack)) };
+}
+
+describe('escapeTerraformTemplate()', () => {
+  // cdktf writes strings verbatim and Terraform reads ${…} as its own reference ("Invalid reference").
+  test.each([
+    ['${NOMAD_PORT_http}', '$${NOMAD_PORT_http}'],
+    ['%{ if x }', '%%{ if x }'],
+    ['a $ b % c {d}', 'a $ b % c {d}'],
+    ['$${already}', '$$${already}'],
+  ])('%j → %j', (input, output) => expect(escapeTerraformTemplate(input)).toBe(output));
+});
+
+describe('terraformDuration()', () => {
+  test.each([
+    [180_000, '3m'],
+    [90_500, '91s'],
+  ])('%j → %j', (ms, text) => expect(terraformDuration(ms)).toBe(text));
+});
+
+describe('AppStack', () => {
+  const { app } = synth();
+  const job = app.resource.nomad_job['job-api'];
+
+  test('one nomad_job per service with a JSON jobspec, waiting for the rollout', () => {
+    expect(job).toMatchObject({ json: true, detach: false, purge_on_destroy: true, timeouts: { create: '3m', update: '3m' } });
+  });
+
+  test('escapes Nomad interpolation so Terraform passes it through', () => {
+    expect(job.jobspec).toContain('"PORT":"$${NOMAD_PORT_http}"');
+    expect(job.jobspec).not.toMatch(/[^$]\$\{NOMAD/);
+  });
+
+  test('reads the Nomad address from the config and no token at all', () => {
+    expect(app.provider.nomad).toEqual([{ address: 'http://127.0.0.1:4646', region: 'global' }]);
+  });
+
+  test('keeps state locally by default, at the project root', () => {
+    expect(app.terraform.backend).toEqual({ local: { path: '../../../terraform.app.tfstate' } });
+  });
+
+  test('keeps state in Consul KV with locking when asked, without a token in the config', () => {
+    const props = { ...minimalProps(), cluster: { ...minimalProps().cluster, state: { backend: 'consul' as const, path: 'zd/tf' } } };
+    expect(synth(props).app.terraform.backend).toEqual({ consul: { address: '127.0.0.1:8500', scheme: 'http', path: 'zd/tf/app', lock: true } });
+  });
+});
+
+describe('EdgeStack', () => {
+  const { edge } = synth();
+
+  test('creates a Consul policy for Traefik that reads only the routed services', () => {
+    expect(edge.resource.consul_acl_policy['traefik-policy'].rules).toContain('service "api" {');
+    expect(edge.resource.consul_acl_policy['traefik-policy'].rules).not.toMatch(/write|service_prefix/);
+  });
+
+  test('hands the token secret to Traefik through a Nomad variable, never a literal', () => {
+    expect(edge.resource.nomad_variable['traefik-consul-token']).toMatchObject({
+      path: 'nomad/jobs/traefik',
+      items: { consul_token: '${data.consul_acl_token_secret_id.traefik-token-secret.secret_id}' },
+    });
+    expect(edge.resource.nomad_job.traefik.depends_on).toEqual(['nomad_variable.traefik-consul-token']);
+  });
+
+  test('the Traefik jobspec escapes its own ${NOMAD_SECRETS_DIR}', () => {
+    expect(edge.resource.nomad_job.traefik.jobspec).toContain('--configFile=$${NOMAD_SECRETS_DIR}/traefik.yaml');
+  });
+
+  test('without Consul ACLs there is no policy, token or variable', () => {
+    const props = { ...minimalProps(), cluster: { ...minimalProps().cluster, consul: { address: 'http://127.0.0.1:8500', acl: false } } };
+    const { edge } = synth(props);
+    expect(Object.keys(edge.resource)).toEqual(['nomad_job']);
+  });
+});
