@@ -17,8 +17,9 @@ try {
   const plans = timingPlans(config, { unsafeSkipChecks: unsafe });
   if (unsafe) console.error(`zerodrop: WARNING timing checks skipped (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS=1): ${configFile} may drop requests`);
   const app = new App({ outdir: process.env.CDKTF_OUTDIR || 'cdktf.out', stackTraces: false });
-  new EdgeStack(app, 'edge', { config });
-  new AppStack(app, 'app', { config, plans });
+  const edge = new EdgeStack(app, 'edge', { config });
+  // Deployed in this order by `cdktf deploy edge app`: the router exists before what it routes to.
+  new AppStack(app, 'app', { config, plans }).addDependency(edge);
   app.synth();
 } catch (err) {
   if (err instanceof ConfigError) {

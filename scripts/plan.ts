@@ -1,0 +1,50 @@
+#!/usr/bin/env tsx
+/**
+ * `npm run plan [-- --config FILE]`: prints every duration the timing model derives
+ * (or checks) for each service, with where it comes from, without synthesizing.
+ * Exit 1 with the refusal when the config cannot be zero-downtime.
+ */
+import { Command } from 'commander';
+import { ConfigError } from '../config/errors.ts';
+import { formatDuration as d } from '../config/duration.ts';
+import { loadConfig } from '../config/load.ts';
+import { timingPlans, type TimingPlan } from '../timing/model.ts';
+
+export function planTable(name: string, plan: TimingPlan): string {
+  const how = (source: string, formula: string) => (source === 'derived' ? `derived: ${formula}` : 'pinned');
+  const rows: [string, string, string][] = [
+    ['routing window', d(plan.routingWindowMs), plan.routingWindowWhy],
+    ['shutdown_delay', d(plan.shutdownDelayMs), 'as configured (Nomad default 0s)'],
+    ['drain grace (DRAIN_GRACE_MS)', d(plan.drainGraceMs), how(plan.sources.drainGrace, 'routing window + margin - shutdown_delay')],
+    ['servable window', d(plan.servableWindowMs), 'shutdown_delay + drain grace'],
+    ['kill_timeout', d(plan.killTimeoutMs), how(plan.sources.killTimeout, 'drain grace + longestRequest + margin')],
+    ['min_healthy_time', d(plan.minHealthyTimeMs), how(plan.sources.minHealthyTime, 'routing window + margin')],
+    ['healthy_deadline', d(plan.healthyDeadlineMs), how(plan.sources.healthyDeadline, 'warmup + min_healthy_time + readiness interval + margin')],
+    ['progress_deadline', d(plan.progressDeadlineMs), how(plan.sources.progressDeadline, 'healthy_deadline + 10s')],
+    ['apply timeout (detach=false)', d(plan.applyTimeoutMs), how(plan.sources.applyTimeout, `${plan.waves} waves × progress_deadline + 1m`)],
+    ['liveness check_restart grace', d(plan.livenessGraceMs), how(plan.sources.livenessGrace, 'warmup + margin')],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return [`service ${name}`, ...rows.map(([k, v, why]) => `  ${k.padEnd(w0)}  ${v.padStart(w1)}  ${why}`)].join('\n');
+}
+
+export function main(argv = process.argv): number {
+  const opts = new Command('plan')
+    .option('-c, --config <file>', 'config file (env ZERODROP_CONFIG)', process.env.ZERODROP_CONFIG || 'zerodrop.yaml')
+    .parse(argv)
+    .opts<{ config: string }>();
+  try {
+    const plans = timingPlans(loadConfig(opts.config));
+    console.log([...plans].map(([name, plan]) => planTable(name, plan)).join('\n\n'));
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = main();
