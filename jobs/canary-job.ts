@@ -77,8 +77,9 @@ export function canaryJob({ service, plan, config }: CanaryJobProps): NomadJob {
                 Path: service.liveness.path,
                 Interval: toNanos(service.liveness.interval),
                 Timeout: toNanos(service.liveness.timeout),
-                // Deployment health is the readiness check's job; liveness only restarts.
-                OnUpdate: 'ignore',
+                // Nomad refuses on_update "ignore" together with check_restart (found by
+                // /v1/validate/job), so liveness also gates deployment health.
+                OnUpdate: 'require_healthy',
                 CheckRestart: { Limit: service.liveness.failures, Grace: toNanos(plan.livenessGraceMs), IgnoreWarnings: false },
               },
             ],

@@ -38,7 +38,7 @@ export interface NomadService {
   Name: string;
   PortLabel: string;
   Provider: 'consul';
-  Tags: string[];
+  Tags?: string[];
   Checks: NomadCheck[];
 }
 

@@ -43,7 +43,6 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik'>):
             Name: t.jobName,
             PortLabel: 'admin',
             Provider: 'consul',
-            Tags: [],
             Checks: [{ Name: `${t.jobName}-ping`, Type: 'http', PortLabel: 'admin', Path: '/ping', Interval: toNanos(5000), Timeout: toNanos(2000) }],
           },
         ],

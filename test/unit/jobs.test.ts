@@ -119,7 +119,7 @@ describe('canaryJob()', () => {
                     },
                     "Interval": 5000000000,
                     "Name": "api-alive",
-                    "OnUpdate": "ignore",
+                    "OnUpdate": "require_healthy",
                     "Path": "/livez",
                     "PortLabel": "internal",
                     "Timeout": 2000000000,
