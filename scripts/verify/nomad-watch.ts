@@ -1,0 +1,195 @@
+/**
+ * Follows a Nomad deployment through the HTTP API with blocking queries and turns what
+ * it sees into timestamped events for the verifier's timeline. Bounded by a deadline
+ * and an AbortSignal; every request has its own timeout.
+ */
+
+export interface NomadClientOptions {
+  readonly address: string;
+  /** From NOMAD_TOKEN; sent as X-Nomad-Token, never logged. */
+  readonly token?: string;
+  readonly region?: string;
+}
+
+export interface WatchEvent {
+  /** Milliseconds on the caller's clock (the verifier passes "since load start"). */
+  readonly atMs: number;
+  readonly kind: 'deploy-start' | 'canary-placed' | 'canary-healthy' | 'canary-unhealthy' | 'promoted' | 'old-stopping' | 'old-stopped' | 'successful' | 'failed' | 'cancelled' | 'reverted';
+  readonly detail?: string;
+}
+
+export interface WatchOptions extends NomadClientOptions {
+  readonly jobId: string;
+  /** Job version running before the deploy; a deployment for a later version is the one to follow. */
+  readonly baselineJobVersion: number;
+  readonly now: () => number;
+  readonly onEvent?: (e: WatchEvent) => void;
+  readonly signal?: AbortSignal;
+  /** Give up (status "timeout") after this long. */
+  readonly timeoutMs: number;
+  /** Keep recording allocation events this long after the deployment ends (old allocations drain past it). @default 0 */
+  readonly tailMs?: number;
+}
+
+export interface WatchResult {
+  readonly status: 'successful' | 'failed' | 'cancelled' | 'timeout' | 'aborted';
+  readonly deploymentId?: string;
+  readonly jobVersion?: number;
+  readonly statusDescription?: string;
+  readonly events: WatchEvent[];
+}
+
+interface Deployment {
+  ID: string;
+  JobVersion: number;
+  Status: string;
+  StatusDescription: string;
+  CreateIndex: number;
+  TaskGroups: Record<string, { Promoted: boolean; DesiredCanaries: number; PlacedCanaries: string[] | null; HealthyAllocs: number }>;
+}
+
+interface Allocation {
+  ID: string;
+  JobVersion: number;
+  DeploymentID: string;
+  ClientStatus: string;
+  DesiredStatus: string;
+  DeploymentStatus?: { Healthy: boolean | null; Canary: boolean } | null;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+const BLOCKING_WAIT = '5s';
+
+export async function nomadGet<T>(opts: NomadClientOptions, path: string, signal?: AbortSignal, index?: number): Promise<{ body: T; index: number }> {
+  const url = new URL(path, opts.address);
+  if (index !== undefined) {
+    url.searchParams.set('index', String(index));
+    url.searchParams.set('wait', BLOCKING_WAIT);
+  }
+  if (opts.region) url.searchParams.set('region', opts.region);
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const res = await fetch(url, {
+    headers: opts.token ? { 'X-Nomad-Token': opts.token } : {},
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+  if (!res.ok) throw new Error(`nomad GET ${url.pathname}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+  return { body: (await res.json()) as T, index: Number(res.headers.get('x-nomad-index') ?? 0) };
+}
+
+/** The job's current version, or undefined when the job does not exist. */
+export async function jobVersion(opts: NomadClientOptions, jobId: string, signal?: AbortSignal): Promise<number | undefined> {
+  try {
+    return (await nomadGet<{ Version: number }>(opts, `/v1/job/${encodeURIComponent(jobId)}`, signal)).body.Version;
+  } catch (err) {
+    if (String(err).includes('HTTP 404')) return undefined;
+    throw err;
+  }
+}
+
+export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> {
+  const events: WatchEvent[] = [];
+  const emit = (kind: WatchEvent['kind'], detail?: string) => {
+    const e: WatchEvent = { atMs: opts.now(), kind, ...(detail ? { detail } : {}) };
+    events.push(e);
+    opts.onEvent?.(e);
+  };
+  const deadline = Date.now() + opts.timeoutMs;
+  const local = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
+  const job = encodeURIComponent(opts.jobId);
+
+  let followed: Deployment | undefined;
+  const seen = { promoted: false, placed: new Set<string>(), healthy: new Set<string>(), unhealthy: new Set<string>(), stopping: new Set<string>(), stopped: new Set<string>() };
+
+  const onAllocations = (allocs: Allocation[]) => {
+    for (const a of allocs) {
+      const isNew = followed && a.DeploymentID === followed.ID;
+      if (isNew && a.DeploymentStatus?.Canary && !seen.placed.has(a.ID)) {
+        seen.placed.add(a.ID);
+        emit('canary-placed', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
+      }
+      if (isNew && a.DeploymentStatus?.Canary && a.DeploymentStatus.Healthy === true && !seen.healthy.has(a.ID)) {
+        seen.healthy.add(a.ID);
+        emit('canary-healthy', `alloc ${a.ID.slice(0, 8)}`);
+      }
+      if (isNew && a.DeploymentStatus?.Canary && a.DeploymentStatus.Healthy === false && !seen.unhealthy.has(a.ID)) {
+        seen.unhealthy.add(a.ID);
+        emit('canary-unhealthy', `alloc ${a.ID.slice(0, 8)}`);
+      }
+      const isOld = a.JobVersion <= opts.baselineJobVersion;
+      if (followed && isOld && a.DesiredStatus === 'stop' && !seen.stopping.has(a.ID)) {
+        seen.stopping.add(a.ID);
+        emit('old-stopping', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
+      }
+      if (followed && isOld && seen.stopping.has(a.ID) && ['complete', 'failed', 'lost'].includes(a.ClientStatus) && !seen.stopped.has(a.ID)) {
+        seen.stopped.add(a.ID);
+        emit('old-stopped', `alloc ${a.ID.slice(0, 8)} ${a.ClientStatus}`);
+      }
+    }
+  };
+
+  const allocLoop = async () => {
+    let index = 1;
+    while (!signal.aborted && Date.now() < deadline) {
+      try {
+        const { body, index: next } = await nomadGet<Allocation[]>(opts, `/v1/job/${job}/allocations`, signal, index);
+        index = Math.max(next, 1);
+        onAllocations(body);
+      } catch (err) {
+        if (signal.aborted) return;
+        await sleep(500, signal);
+      }
+    }
+  };
+
+  const deploymentLoop = async (): Promise<WatchResult['status']> => {
+    let index = 1;
+    while (Date.now() < deadline) {
+      if (signal.aborted) return 'aborted';
+      try {
+        const { body, index: next } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, signal, index);
+        index = Math.max(next, 1);
+        const candidates = body.filter((d) => d.JobVersion > opts.baselineJobVersion).sort((a, b) => a.CreateIndex - b.CreateIndex);
+        const d = followed ? candidates.find((c) => c.ID === followed!.ID) : candidates[0];
+        if (!d) continue;
+        if (!followed) emit('deploy-start', `deployment ${d.ID.slice(0, 8)} job v${d.JobVersion}`);
+        followed = d;
+        if (!seen.promoted && Object.values(d.TaskGroups).some((g) => g.Promoted)) {
+          seen.promoted = true;
+          emit('promoted');
+        }
+        if (d.Status === 'successful' || d.Status === 'failed' || d.Status === 'cancelled') {
+          emit(d.Status, d.StatusDescription);
+          if (/rolling back/i.test(d.StatusDescription)) emit('reverted', d.StatusDescription);
+          return d.Status;
+        }
+      } catch {
+        if (signal.aborted) return 'aborted';
+        await sleep(500, signal);
+      }
+    }
+    return 'timeout';
+  };
+
+  const allocs = allocLoop();
+  const status = await deploymentLoop();
+  if (status !== 'aborted' && opts.tailMs) await sleep(Math.min(opts.tailMs, Math.max(0, deadline - Date.now())), signal);
+  local.abort();
+  await allocs;
+  return {
+    status,
+    ...(followed ? { deploymentId: followed.ID, jobVersion: followed.JobVersion, statusDescription: followed.StatusDescription } : {}),
+    events,
+  };
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
