@@ -26,6 +26,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP, type AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
+/** Longer than Traefik's 90 s idle timeout for backend connections. */
+export const KEEP_ALIVE_TIMEOUT_MS = 95_000;
+
 export const FAULTS = ['none', 'never-ready', 'crash-after-ready'] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -259,6 +262,12 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     }
     send(res, status(), { version: config.version, phase });
   });
+
+  // Keep idle connections longer than the proxy does (Traefik's servers transport drops
+  // idle ones after 90 s): then the proxy always closes first and never writes a request
+  // into a socket the app is closing. Node's 5 s default invites exactly that 502.
+  publicServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  publicServer.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
 
   const internalServer = createServer((req, res) => {
     if (probes(res, pathOf(req).pathname)) return;
