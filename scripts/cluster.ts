@@ -99,7 +99,7 @@ export interface ClusterLayout {
   stateDir: string;
   ports: ClusterPorts;
   consul: { config: string; dataDir: string; log: string; pid: string };
-  nomad: { config: string; dataDir: string; log: string; pid: string };
+  nomad: { config: string; dataDir: string; log: string; pid: string; allocMountsDir: string };
   /** management token, mode 0600 */
   tokenFile: string;
 }
@@ -112,7 +112,13 @@ export function clusterLayout(opts: Pick<ClusterOptions, 'stateDir' | 'portBase'
     log: path.join(stateDir, `${name}.log`),
     pid: path.join(stateDir, `${name}.pid`),
   });
-  return { stateDir, ports: clusterPorts(opts.portBase ?? DEFAULTS.portBase), consul: agent('consul'), nomad: agent('nomad'), tokenFile: path.join(stateDir, 'consul.token') };
+  return {
+    stateDir,
+    ports: clusterPorts(opts.portBase ?? DEFAULTS.portBase),
+    consul: agent('consul'),
+    nomad: { ...agent('nomad'), allocMountsDir: path.join(stateDir, 'nomad-alloc-mounts') },
+    tokenFile: path.join(stateDir, 'consul.token'),
+  };
 }
 
 export interface ClusterEnv {
@@ -202,6 +208,15 @@ client {
   max_dynamic_port  = ${p.dynamic.max}
   # kill_timeout is silently capped by this; pinned so the timing model's cap is the real one
   max_kill_timeout  = "30s"
+  # next to the data dir by default, i.e. loose in the state dir; named so down removes it
+  alloc_mounts_dir  = ${q(l.nomad.allocMountsDir)}
+  options = {
+    # cloud fingerprinters probe 169.254.169.254 (off-limits here) and env_aws fails the whole
+    # client when AWS_CA_BUNDLE is set ("unable to add custom RootCAs HTTPClient")
+    "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
+    # zerodrop runs raw_exec only; docker would poll a daemon that is not there
+    "driver.allowlist"     = "raw_exec"
+  }
 }
 plugin "raw_exec" {
   config {
@@ -292,13 +307,22 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 /**
+ * The agents' environment: ours minus anything that would point them elsewhere or change their
+ * behaviour (AWS_CA_BUNDLE breaks Nomad's env_aws fingerprinter; CONSUL_HTTP_TOKEN/NOMAD_ADDR
+ * would override the config files).
+ */
+export function agentEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^(AWS_|CONSUL_|NOMAD_|VAULT_)/.test(k)));
+}
+
+/**
  * Start an agent as a daemon. Node's spawn rather than zx's `$`: the agent must outlive this
  * script (detached, own process group, stdio to its log, unref'd), and `$` waits for exit.
  */
 function startDaemon(bin: string, args: string[], logFile: string, pidFile: string): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, CONSUL_HTTP_TOKEN: '' } });
+    const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env: agentEnv() });
     if (child.pid === undefined) throw new ClusterError(`could not start ${bin}`);
     child.unref();
     // written synchronously so a Ctrl-C right after start still finds it
@@ -423,6 +447,7 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
   await mkdir(l.stateDir, { recursive: true, mode: 0o700 });
   await rm(l.consul.dataDir, { recursive: true, force: true });
   await rm(l.nomad.dataDir, { recursive: true, force: true });
+  await rm(l.nomad.allocMountsDir, { recursive: true, force: true });
   await mkdir(l.consul.dataDir, { recursive: true });
   await mkdir(l.nomad.dataDir, { recursive: true });
   const token = randomUUID();
@@ -501,7 +526,10 @@ async function unmountUnder(dir: string): Promise<void> {
 
 /**
  * Stop exactly what `up` started (pid file + /proc/<pid>/cmdline check), Nomad's task processes
- * included, then remove the data dirs, pid files and token. Safe to run twice.
+ * included, then remove the data dirs, pid files, configs and token. Safe to run twice.
+ * Left behind on purpose: the logs, and Nomad's `/sys/fs/cgroup/<ctrl>/nomad` parents — Nomad
+ * 1.11 hard-codes that path (client `cgroup_parent` is only reported, not used), so every Nomad
+ * client on the machine shares it and removing it could pull it from under another cluster.
  */
 export async function clusterDown(opts: ClusterOptions = {}): Promise<{ stopped: string[] }> {
   const log = opts.log ?? ((s: string) => console.log(s));
@@ -528,7 +556,9 @@ export async function clusterDown(opts: ClusterOptions = {}): Promise<{ stopped:
     stopped.push(`consul (pid ${consulPid})`);
   }
   await unmountUnder(l.nomad.dataDir);
-  for (const p of [l.nomad.dataDir, l.consul.dataDir, l.nomad.pid, l.consul.pid, l.tokenFile]) await rm(p, { recursive: true, force: true });
+  await unmountUnder(l.nomad.allocMountsDir);
+  // the configs go too: they hold the token, and up writes them afresh (logs stay for post-mortems)
+  for (const p of [l.nomad.allocMountsDir, l.nomad.dataDir, l.consul.dataDir, l.nomad.pid, l.consul.pid, l.tokenFile, l.nomad.config, l.consul.config]) await rm(p, { recursive: true, force: true });
   log(stopped.length ? `[cluster] stopped ${stopped.join(', ')}; removed data dirs in ${l.stateDir}` : `[cluster] nothing running in ${l.stateDir}`);
   return { stopped };
 }
