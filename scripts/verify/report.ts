@@ -139,8 +139,9 @@ export function phaseOf(scheduledMs: number, phases: SummarizeInput['phases']): 
 /**
  * Latency percentiles with HdrHistogram: values are recorded in integer microseconds
  * (ms would round sub-millisecond loopback latencies to 0 or 1) with 3 significant
- * digits, i.e. ≤ 0.1 % error. hdr returns a bucket's highest equivalent value, which
- * can exceed the true maximum, so percentiles are clamped to the exact max.
+ * digits, i.e. ≤ 0.1 % error. hdr returns a bucket's highest equivalent value (2.5 ms
+ * can read 2.501: an upper bound, the HdrHistogram convention), which can exceed the
+ * true maximum, so percentiles are clamped to the exact max.
  */
 export function latencyStats(latenciesMs: readonly number[]): LatencyStats {
   if (latenciesMs.length === 0) return { count: 0, p50: null, p90: null, p99: null, max: null };
@@ -401,7 +402,12 @@ export function consoleSummary(report: Report): string {
 }
 
 const mdEscape = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const mdTable = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`)];
+/** A Markdown table; `align` per column, 'l' or 'r' (default: first left, rest right). */
+const mdTable = (head: string[], rows: string[][], align?: string) => [
+  `| ${head.join(' | ')} |`,
+  `|${head.map((_, i) => ((align ? align[i] === 'r' : i > 0) ? '---:' : '---')).join('|')}|`,
+  ...rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`),
+];
 
 /** Drops listed in report.md; the rest are in report.json. */
 export const MARKDOWN_MAX_DROPS = 50;
@@ -428,7 +434,7 @@ export function markdownReport(report: Report): string {
       ['send lag', `p50 ${fmtMs(report.sendLagMs.p50)} / p99 ${fmtMs(report.sendLagMs.p99)} / max ${fmtMs(report.sendLagMs.max)} ms`],
       ['measurement', report.measurement.valid ? 'valid' : `invalid: ${report.measurement.invalidReason ?? ''}`],
       ['deployment', `${report.deployment.status} (expected ${report.deployment.expected})${report.deployment.id ? `, id \`${report.deployment.id}\`` : ''}${report.deployment.jobVersion !== undefined ? `, job version ${report.deployment.jobVersion}` : ''}`],
-    ]),
+    ], 'll'),
     '',
     '## Phases',
     '',
@@ -442,17 +448,17 @@ export function markdownReport(report: Report): string {
     '',
     '## Version mix',
     '',
-    ...mdTable(['seconds', 'mix'], versionRanges(report).map((r) => [r.fromSecond === r.toSecond ? `${r.fromSecond}` : `${r.fromSecond}–${r.toSecond}`, r.shares.map(([v, p]) => `${v} ${p} %`).join(', ')])),
+    ...mdTable(['seconds', 'mix'], versionRanges(report).map((r) => [r.fromSecond === r.toSecond ? `${r.fromSecond}` : `${r.fromSecond}–${r.toSecond}`, r.shares.map(([v, p]) => `${v} ${p} %`).join(', ')]), 'rl'),
     '',
     '## Deployment events',
     '',
-    ...(report.events.length ? mdTable(['t', 'event', 'detail'], report.events.map((e) => [fmtS(e.atMs), e.kind, e.detail ?? ''])) : ['none']),
+    ...(report.events.length ? mdTable(['t', 'event', 'detail'], report.events.map((e) => [fmtS(e.atMs), e.kind, e.detail ?? '']), 'rll') : ['none']),
     '',
     `## Drops (${report.drops.length})`,
     '',
     ...(report.drops.length
       ? [
-          ...mdTable(['seq', 'due', 'status', 'error', 'latency ms', 'version'], report.drops.slice(0, MARKDOWN_MAX_DROPS).map((d) => [String(d.seq), fmtS(d.scheduledMs), d.status === null ? '–' : String(d.status), d.errorKind ? `${d.errorKind}${d.errorCode ? ` (${d.errorCode})` : ''}` : '–', fmtMs(d.latencyMs), d.version ?? '–'])),
+          ...mdTable(['seq', 'due', 'status', 'error', 'latency ms', 'version'], report.drops.slice(0, MARKDOWN_MAX_DROPS).map((d) => [String(d.seq), fmtS(d.scheduledMs), d.status === null ? '–' : String(d.status), d.errorKind ? `${d.errorKind}${d.errorCode ? ` (${d.errorCode})` : ''}` : '–', fmtMs(d.latencyMs), d.version ?? '–']), 'rrrlrl'),
           ...(report.drops.length > MARKDOWN_MAX_DROPS ? ['', `… and ${report.drops.length - MARKDOWN_MAX_DROPS} more in report.json.`] : []),
         ]
       : ['none']),
