@@ -631,4 +631,4 @@ export async function main(argv = process.argv): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main();
+if (import.meta.url === `file://${process.argv[1]}`) void main().then((code) => (process.exitCode = code));

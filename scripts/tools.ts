@@ -260,6 +260,7 @@ export async function buildTool(p: ToolPin, paths: ToolPaths, opts: { force?: bo
       // reports the pinned version, rather than spend minutes rebuilding identical bytes.
       if (check.ok) {
         await writeFile(stampFile, stamp);
+        if (!existsSync(logFile)) await writeFile(logFile, `# ${p.name} ${p.version}: adopted a binary built outside npm run tools\n${check.output}\n`);
         return result('adopted', 'binary present without stamp; version check passed');
       }
     }
@@ -391,4 +392,4 @@ export async function main(argv = process.argv): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main();
+if (import.meta.url === `file://${process.argv[1]}`) void main().then((code) => (process.exitCode = code));
