@@ -317,12 +317,12 @@ export async function layoutMirror(paths: ToolPaths): Promise<string[]> {
 
 /** Pins this machine needs: OpenTofu only when no terraform is on PATH. */
 export function selectPins(paths: ToolPaths, only?: readonly string[]): ToolPin[] {
-  const unknown = (only ?? []).filter((n) => !PINS.some((p) => p.name === n || p.name === `terraform-provider-${n}`));
+  const unknown = (only ?? []).filter((n) => !PINS.some((p) => p.name === n));
   if (unknown.length) {
     throw new Error(`--only: ${unknown.join(', ')} — not a pin — use one of ${PINS.map((p) => p.name).join(', ')}`);
   }
   return PINS.filter((p) => {
-    if (only?.length) return only.some((n) => p.name === n || p.name === `terraform-provider-${n}`);
+    if (only?.length) return only.includes(p.name);
     return p.kind !== 'engine' || paths.engine.kind === 'tofu';
   });
 }
