@@ -344,6 +344,8 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<ToolPaths & 
     log(`[tools] ${p.name} ${p.version} ${r.status} in ${(r.elapsedMs / 1000).toFixed(1)}s${r.note ? ` — ${r.note}` : ''}`);
   }
   await layoutMirror(paths);
+  // machine-readable record of the last run, for CI logs and other scripts
+  await writeFile(path.join(paths.toolsDir, 'tools.json'), JSON.stringify({ ...paths, results }, null, 2) + '\n');
   return { ...paths, results };
 }
 
