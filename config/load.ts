@@ -18,6 +18,7 @@ export interface ResolveOptions {
  * Validates props into a resolved config, or throws one ConfigError listing every problem.
  * Env applied here (and only here):
  * - cluster addresses left out fall back to NOMAD_ADDR / CONSUL_HTTP_ADDR, like the CLIs do;
+ * - ZERODROP_TF_STATE_DIR moves local Terraform state (a disposable cluster keeps it with the cluster);
  * - ZERODROP_VERSION sets every service's version, ZERODROP_VERSION_<NAME> one service's
  *   (name upper-cased, "-" as "_"), so a pipeline deploys a new release without editing YAML.
  */
@@ -30,6 +31,8 @@ export function resolveConfig(props: ZerodropProps | unknown, opts: ResolveOptio
   config.cluster.nomad.address ??= env.NOMAD_ADDR || 'http://127.0.0.1:4646';
   config.cluster.consul.address ??= env.CONSUL_HTTP_ADDR || 'http://127.0.0.1:8500';
   config.traefik.consulAddress ??= config.cluster.consul.address;
+  // A disposable cluster keeps its Terraform state with the cluster (see scripts/deploy.ts).
+  if (config.cluster.state.backend === 'local' && env.ZERODROP_TF_STATE_DIR) config.cluster.state.dir = env.ZERODROP_TF_STATE_DIR;
   const baseDir = opts.baseDir ?? process.cwd();
   for (const [i, service] of config.services.entries()) {
     if (service.driver.type === 'raw_exec') {

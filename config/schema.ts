@@ -199,7 +199,11 @@ const traefik = z
 const state = z.discriminatedUnion(
   'backend',
   [
-    z.strictObject({ backend: z.literal('local') }),
+    z.strictObject({
+      backend: z.literal('local'),
+      /** Directory of `terraform.<stack>.tfstate`. @default - the project root ($ZERODROP_TF_STATE_DIR overrides) */
+      dir: z.string().min(1).optional(),
+    }),
     z.strictObject({
       backend: z.literal('consul'),
       /** KV prefix; each stack stores its state at `<path>/<stack>`. */

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConsulBackend, LocalBackend, type TerraformStack } from 'cdktf';
 import { ConsulProvider } from '@cdktf/provider-consul/lib/provider/index.js';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider/index.js';
@@ -23,8 +24,8 @@ export function consulProvider(stack: TerraformStack, config: ZerodropConfig): C
 export function stateBackend(stack: TerraformStack, name: string, config: ZerodropConfig): void {
   const state = config.cluster.state;
   if (state.backend === 'local') {
-    // Terraform runs in cdktf.out/stacks/<name>; keep state at the project root, outside the synth output.
-    new LocalBackend(stack, { path: `../../../terraform.${name}.tfstate` });
+    // Terraform runs in cdktf.out/stacks/<name>; by default keep state at the project root, outside the synth output.
+    new LocalBackend(stack, { path: state.dir ? resolve(state.dir, `terraform.${name}.tfstate`) : `../../../terraform.${name}.tfstate` });
     return;
   }
   const url = new URL(config.cluster.consul.address!);
