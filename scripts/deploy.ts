@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { $ } from 'zx';
 import { clusterEnv, clusterState, type ClusterOptions } from './cluster.ts';
+import { applyStackViaApi } from './nomad-api-deploy.ts';
 import { toolPaths } from './tools.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,6 +47,12 @@ export interface DeployOptions {
   readonly signal?: AbortSignal;
   /** Quiet mode for tests: output is captured and returned instead of streamed. @default false */
   readonly quiet?: boolean;
+  /**
+   * `cdktf`: `cdktf deploy` with the providers from the local mirror. `nomad-api`: apply the
+   * same synthesized stacks through the Nomad/Consul APIs (scripts/nomad-api-deploy.ts).
+   * @default - `cdktf` when both provider binaries are built, else `nomad-api`
+   */
+  readonly engine?: 'cdktf' | 'nomad-api';
 }
 
 export interface DeployTarget {
@@ -60,9 +67,7 @@ export interface DeployTarget {
 export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarget> {
   const base = opts.env ?? process.env;
   const tools = toolPaths();
-  for (const [what, file] of [['terraformrc', tools.terraformrc], ['engine', tools.engine.bin], ...Object.entries(tools.providers)] as const) {
-    if (!existsSync(file)) throw new Error(`${what}: ${file} not found — run \`npm run tools\` first`);
-  }
+  if (!existsSync(tools.traefik)) throw new Error(`traefik: ${tools.traefik} not found — run \`npm run tools\` first`);
   const env: NodeJS.ProcessEnv = {
     ...base,
     CHECKPOINT_DISABLE: '1',
@@ -99,10 +104,18 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
   };
 }
 
-/** Runs `cdktf deploy` for the stacks, in order; resolves with the CLI output when quiet. */
+/** `cdktf` when the pinned providers are in the mirror, else `nomad-api`. */
+export function defaultEngine(): 'cdktf' | 'nomad-api' {
+  const tools = toolPaths();
+  return [tools.terraformrc, tools.engine.bin, ...Object.values(tools.providers)].every((f) => existsSync(f)) ? 'cdktf' : 'nomad-api';
+}
+
+/** Deploys the stacks, in order; resolves with the CLI output when quiet. */
 export async function deploy(opts: DeployOptions = {}): Promise<{ target: DeployTarget; output: string }> {
   const target = await deployTarget(opts);
   const stacks = [...(opts.stacks ?? DEFAULTS.stacks)];
+  const engine = opts.engine ?? defaultEngine();
+  if (engine === 'nomad-api') return deployViaApi(target, stacks, opts);
   const args = ['deploy', ...stacks, '--auto-approve', '--skip-provider-lock', '--ignore-missing-stack-dependencies'];
   if (!opts.quiet) console.log(`[deploy] ${stacks.join(' + ')}: ${target.description}`);
   const started = Date.now();
@@ -116,17 +129,39 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
   return { target, output: out.stdout + out.stderr };
 }
 
+async function deployViaApi(target: DeployTarget, stacks: string[], opts: DeployOptions): Promise<{ target: DeployTarget; output: string }> {
+  const lines: string[] = [];
+  const log = (line: string) => (opts.quiet ? lines.push(line) : console.log(line));
+  log(`[deploy] ${stacks.join(' + ')}: ${target.description} (engine nomad-api: the Terraform providers are not built here — README "Terraform providers")`);
+  const started = Date.now();
+  const outdir = path.join(REPO_ROOT, 'cdktf.out');
+  const synth = await $({ cwd: REPO_ROOT, env: { ...target.env, CDKTF_OUTDIR: outdir }, quiet: true, nothrow: true, timeout: 120_000 })`${process.execPath} --import tsx main.ts`;
+  if (synth.exitCode !== 0) throw new Error(`synth failed (exit ${synth.exitCode}):\n${synth.stderr.trim()}`);
+  const env = target.env;
+  for (const stack of stacks) {
+    await applyStackViaApi(outdir, stack, {
+      nomadAddr: env.NOMAD_ADDR ?? 'http://127.0.0.1:4646',
+      consulAddr: env.CONSUL_HTTP_ADDR ?? 'http://127.0.0.1:8500',
+      ...(env.NOMAD_TOKEN ? { nomadToken: env.NOMAD_TOKEN } : {}),
+      ...(env.CONSUL_HTTP_TOKEN ? { consulToken: env.CONSUL_HTTP_TOKEN } : {}),
+    }, log);
+  }
+  log(`[deploy] done in ${Math.round((Date.now() - started) / 1000)} s`);
+  return { target, output: lines.join('\n') };
+}
+
 export async function main(argv = process.argv): Promise<number> {
   const o = new Command('deploy')
     .option('-s, --stacks <list>', 'stacks to deploy, in order', DEFAULTS.stacks.join(','))
     .option('-c, --config <file>', 'config file (env ZERODROP_CONFIG)')
     .option('-v, --version <version>', 'release to deploy for every service (env ZERODROP_VERSION)')
+    .option('-e, --engine <engine>', 'cdktf | nomad-api (default: cdktf when the providers are built)')
     .parse(argv)
-    .opts<{ stacks: string; config?: string; version?: string }>();
+    .opts<{ stacks: string; config?: string; version?: string; engine?: 'cdktf' | 'nomad-api' }>();
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
   try {
-    await deploy({ stacks: o.stacks.split(',').filter(Boolean), ...(o.config ? { config: o.config } : {}), ...(o.version ? { version: o.version } : {}), signal: ac.signal });
+    await deploy({ stacks: o.stacks.split(',').filter(Boolean), ...(o.engine ? { engine: o.engine } : {}), ...(o.config ? { config: o.config } : {}), ...(o.version ? { version: o.version } : {}), signal: ac.signal });
     return 0;
   } catch (err) {
     console.error(`[deploy] ${(err as Error).message}`);

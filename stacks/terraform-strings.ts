@@ -13,3 +13,8 @@ export function terraformDuration(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return `${Math.ceil(ms / 1000)}s`;
 }
+
+/** The inverse of `escapeTerraformTemplate`: what Terraform hands to the provider. */
+export function unescapeTerraformTemplate(text: string): string {
+  return text.replace(/([$%])\1\{/g, (_match, lead: string) => `${lead}{`);
+}

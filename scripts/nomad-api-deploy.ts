@@ -1,0 +1,96 @@
+/**
+ * Applies synthesized stacks straight through the Nomad and Consul HTTP APIs, for
+ * machines where the Terraform providers cannot be installed (see README "Terraform
+ * providers"). It reads the same cdktf.out/stacks/<stack>/cdk.tf.json that `cdktf deploy`
+ * would apply and does what the providers would do with it — no second source of truth:
+ *   consul_acl_policy / consul_acl_token / nomad_variable → Consul ACL + Nomad variable APIs;
+ *   nomad_job (json, detach = false) → POST /v1/jobs, then wait for the deployment.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { unescapeTerraformTemplate } from '../stacks/terraform-strings.ts';
+import { jobVersion, watchDeployment } from './verify/nomad-watch.ts';
+
+export interface ApiTarget {
+  readonly nomadAddr: string;
+  readonly nomadToken?: string;
+  readonly consulAddr: string;
+  readonly consulToken?: string;
+}
+
+const TIMEOUT_MS = 15_000;
+
+async function call<T>(base: string, token: string | undefined, tokenHeader: string, method: string, p: string, body?: unknown): Promise<T> {
+  const res = await fetch(new URL(p, base), {
+    method,
+    headers: { ...(token ? { [tokenHeader]: token } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+interface TfJson {
+  resource?: {
+    consul_acl_policy?: Record<string, { name: string; description?: string; rules: string }>;
+    consul_acl_token?: Record<string, { description: string; policies: string[] }>;
+    nomad_variable?: Record<string, { path: string; items: Record<string, string> }>;
+    nomad_job?: Record<string, { jobspec: string; detach?: boolean; timeouts?: { update?: string } }>;
+  };
+}
+
+function durationMs(tf: string | undefined, fallbackMs: number): number {
+  const m = tf?.match(/^(\d+)([sm])$/);
+  return m ? Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000) : fallbackMs;
+}
+
+export async function applyStackViaApi(outdir: string, stack: string, t: ApiTarget, log: (s: string) => void): Promise<void> {
+  const tf = JSON.parse(await readFile(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as TfJson;
+  const consul = <T>(method: string, p: string, body?: unknown) => call<T>(t.consulAddr, t.consulToken, 'X-Consul-Token', method, p, body);
+  const nomad = <T>(method: string, p: string, body?: unknown) => call<T>(t.nomadAddr, t.nomadToken, 'X-Nomad-Token', method, p, body);
+
+  const secretsByPolicy = new Map<string, string>();
+  for (const policy of Object.values(tf.resource?.consul_acl_policy ?? {})) {
+    const rules = unescapeTerraformTemplate(policy.rules);
+    const existing = await consul<{ ID: string } | undefined>('GET', `/v1/acl/policy/name/${encodeURIComponent(policy.name)}`).catch(() => undefined);
+    const saved = existing
+      ? await consul<{ ID: string }>('PUT', `/v1/acl/policy/${existing.ID}`, { Name: policy.name, Description: policy.description, Rules: rules })
+      : await consul<{ ID: string }>('PUT', '/v1/acl/policy', { Name: policy.name, Description: policy.description, Rules: rules });
+    const tokens = await consul<{ AccessorID: string; Description: string }[]>('GET', `/v1/acl/tokens?policy=${saved.ID}`);
+    const accessor = tokens[0]?.AccessorID ?? (await consul<{ AccessorID: string }>('PUT', '/v1/acl/token', { Description: `zerodrop: ${policy.name}`, Policies: [{ ID: saved.ID }] })).AccessorID;
+    const token = await consul<{ SecretID: string }>('GET', `/v1/acl/token/${accessor}`);
+    secretsByPolicy.set(policy.name, token.SecretID);
+    log(`[deploy:api] consul policy ${policy.name} + token ${accessor.slice(0, 8)}… (secret not shown)`);
+  }
+  for (const v of Object.values(tf.resource?.nomad_variable ?? {})) {
+    // The only variable the kit writes holds Traefik's token secret (a Terraform reference in cdk.tf.json).
+    const secret = [...secretsByPolicy.values()][0];
+    if (!secret) throw new Error(`nomad_variable ${v.path}: no Consul token was created in this stack to fill it`);
+    const items = Object.fromEntries(Object.keys(v.items).map((k) => [k, secret]));
+    await nomad('PUT', `/v1/var/${v.path}`, { Path: v.path, Items: items });
+    log(`[deploy:api] nomad variable ${v.path}`);
+  }
+  for (const [name, job] of Object.entries(tf.resource?.nomad_job ?? {})) {
+    const spec = JSON.parse(unescapeTerraformTemplate(job.jobspec)) as { Job: { ID: string; Type: string } };
+    const before = await jobVersion({ address: t.nomadAddr, ...(t.nomadToken ? { token: t.nomadToken } : {}) }, spec.Job.ID);
+    await nomad('POST', '/v1/jobs', spec);
+    const after = await jobVersion({ address: t.nomadAddr, ...(t.nomadToken ? { token: t.nomadToken } : {}) }, spec.Job.ID);
+    log(`[deploy:api] nomad job ${spec.Job.ID} (${name}) v${before ?? '-'} → v${after}`);
+    if (job.detach === false && spec.Job.Type === 'service' && after !== before) {
+      // detach = false: like the provider, wait for the deployment and fail when it fails.
+      const started = Date.now();
+      const result = await watchDeployment({
+        address: t.nomadAddr,
+        ...(t.nomadToken ? { token: t.nomadToken } : {}),
+        jobId: spec.Job.ID,
+        baselineJobVersion: before ?? -1,
+        now: () => Date.now() - started,
+        timeoutMs: durationMs(job.timeouts?.update, 5 * 60_000),
+      });
+      log(`[deploy:api] deployment of ${spec.Job.ID}: ${result.status}${result.statusDescription ? ` (${result.statusDescription})` : ''}`);
+      if (result.status !== 'successful') throw new Error(`deployment of ${spec.Job.ID} ${result.status}: ${result.statusDescription ?? ''}`);
+    }
+  }
+}
