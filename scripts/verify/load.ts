@@ -68,6 +68,11 @@ export interface LoadOptions {
   maxSendLagP99Ms?: number;
   /** Ctrl-C: stop scheduling, abort in-flight requests, return what was recorded. @default - runs to the end */
   signal?: AbortSignal;
+  /**
+   * Ends the schedule early but gracefully: nothing more is sent, requests in flight finish
+   * and are recorded, and the run stays valid (the verifier stops after its tail period).
+   */
+  stopSignal?: AbortSignal;
   /** Called about every progressIntervalMs. @default - no progress reports */
   onProgress?: (progress: LoadProgress) => void;
   /** @default 1000 */
@@ -328,10 +333,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     // Drift-free: due times come from t0, never from the previous wake-up; after a late
     // wake-up every request already due goes out at once (catch-up burst).
     let next = 0;
-    while (next < total && !stop.signal.aborted) {
+    const wake = opts.stopSignal ? AbortSignal.any([stop.signal, opts.stopSignal]) : stop.signal;
+    while (next < total && !wake.aborted) {
       const wait = next * intervalMs - now();
-      if (wait > 0) await sleep(wait, stop.signal);
-      if (stop.signal.aborted) break;
+      if (wait > 0) await sleep(wait, wake);
+      if (wake.aborted) break;
       const t = now();
       while (next < total && next * intervalMs <= t) fire(next++);
     }
@@ -370,7 +376,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   return {
     records: out,
     startedAt,
-    scheduled: total,
+    scheduled: aborted ? total : scheduled,
     rate: { target: o.rate, achieved: round3(achieved) },
     sendLagMs,
     clientSaturated,

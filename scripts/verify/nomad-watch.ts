@@ -103,7 +103,8 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
 
   const onAllocations = (allocs: Allocation[]) => {
     for (const a of allocs) {
-      const isNew = followed && a.DeploymentID === followed.ID;
+      // List stubs carry no deployment ID, and promotion clears Canary: a later job version marks the new allocations.
+      const isNew = followed && a.JobVersion > opts.baselineJobVersion;
       if (isNew && a.DeploymentStatus?.Canary && !seen.placed.has(a.ID)) {
         seen.placed.add(a.ID);
         emit('canary-placed', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);

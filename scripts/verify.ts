@@ -1,0 +1,228 @@
+#!/usr/bin/env tsx
+/**
+ * `npm run verify -- [flags]`: constant-rate load through Traefik during a real canary
+ * deploy; every request that did not get its normal answer is reported.
+ *
+ *   baseline (load only) → deploy (the kit's app stack with a new version, or --deploy-cmd)
+ *   while the Nomad deployment is followed → tail (load only) → report.
+ *
+ * Exit 0 only when the success ratio ≥ --threshold, the measurement is valid and the
+ * deployment ended as --expect says. Ctrl-C stops everything, writes what it has, exits 130.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { $ } from 'zx';
+import { clusterEnv, clusterState } from './cluster.ts';
+import { deploy } from './deploy.ts';
+import { runLoad } from './verify/load.ts';
+import { jobVersion, sleep, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
+import { consoleSummary, summarize, writeReport, type Report } from './verify/report.ts';
+import type { DeployEvent } from './verify/types.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const DEFAULTS = {
+  url:          'http://127.0.0.1:18080/',
+  host:         'web.localhost',
+  rate:         100,
+  baselineS:    10,
+  tailS:        10,
+  maxDurationS: 300,
+  threshold:    1.0,
+  expect:       'successful' as 'successful' | 'failed',
+  job:          'web',
+  version:      'v2',
+  timeoutMs:    2000,
+} as const;
+
+export interface VerifyOptions {
+  url: string;
+  host?: string;
+  rate: number;
+  baselineS: number;
+  tailS: number;
+  maxDurationS: number;
+  threshold: number;
+  expect: 'successful' | 'failed';
+  reportDir: string;
+  nomadAddr: string;
+  nomadToken?: string;
+  job: string;
+  version: string;
+  config?: string;
+  /** Shell command that deploys; @default - the kit's app stack with `version` */
+  deployCmd?: string;
+  /** Extra env for the kit's deploy (e.g. ZERODROP_UNSAFE_SKIP_TIMING_CHECKS for the negative control). */
+  deployEnv?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface VerifyResult {
+  report: Report;
+  files: { json: string; md: string; svg: string };
+  exitCode: number;
+}
+
+export async function verify(o: VerifyOptions): Promise<VerifyResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const nomad = { address: o.nomadAddr, ...(o.nomadToken ? { token: o.nomadToken } : {}) };
+  const baselineVersion = await jobVersion(nomad, o.job, o.signal);
+  if (baselineVersion === undefined) throw new Error(`job "${o.job}" not found at ${o.nomadAddr} — deploy v1 first (npm run deploy)`);
+
+  const stopLoad = new AbortController();
+  const userAbort = o.signal ?? new AbortController().signal;
+  const events: DeployEvent[] = [];
+  let t0 = 0;
+  const since = () => performance.now() - t0;
+  let deploymentState = 'waiting';
+  t0 = performance.now();
+  const load = runLoad({
+    url: o.url,
+    ...(o.host ? { hostHeader: o.host } : {}),
+    rate: o.rate,
+    durationMs: o.maxDurationS * 1000,
+    timeoutMs: DEFAULTS.timeoutMs,
+    signal: userAbort,
+    stopSignal: stopLoad.signal,
+    onProgress: (p) => log(`[verify] ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.sent}  ok ${p.ok}  drops ${p.notOk}  in-flight ${p.inFlight}  deployment ${deploymentState}`),
+  });
+
+  let baselineEndMs = 0;
+  let deployEndMs: number | null = null;
+  let watch: WatchResult = { status: 'timeout', events: [] };
+  const driver = (async () => {
+    await sleep(o.baselineS * 1000, userAbort);
+    if (userAbort.aborted) return;
+    baselineEndMs = since();
+    events.push({ atMs: baselineEndMs, kind: 'deploy-cmd-start', detail: o.deployCmd ?? `kit app stack, version ${o.version}` });
+    deploymentState = 'deploying';
+    const remainingMs = Math.max(1000, o.maxDurationS * 1000 - since() - o.tailS * 1000);
+    const watching = watchDeployment({
+      ...nomad,
+      jobId: o.job,
+      baselineJobVersion: baselineVersion,
+      now: since,
+      signal: userAbort,
+      timeoutMs: remainingMs,
+      onEvent: (e) => {
+        events.push(e);
+        deploymentState = e.kind;
+        log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}${e.detail ? `  ${e.detail}` : ''}`);
+      },
+    });
+    const deploying = (async () => {
+      try {
+        if (o.deployCmd) {
+          const r = await $({ nothrow: true, quiet: true, cwd: REPO_ROOT, timeout: remainingMs, ...(o.signal ? { signal: o.signal } : {}) })`bash -c ${o.deployCmd}`;
+          events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: `exit ${r.exitCode}` });
+        } else {
+          await deploy({ stacks: ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployEnv }, ...(o.signal ? { signal: o.signal } : {}) });
+          events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: 'exit 0' });
+        }
+      } catch (err) {
+        // A failed deployment makes the kit's deploy fail too; the watcher says why.
+        events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: (err as Error).message.split('\n')[0] ?? 'failed' });
+      }
+    })();
+    watch = await watching;
+    deployEndMs = since();
+    deploymentState = watch.status;
+    await deploying;
+    await sleep(o.tailS * 1000, userAbort);
+    stopLoad.abort();
+  })();
+
+  const result = await load;
+  stopLoad.abort();
+  await driver;
+  const report = summarize({
+    ...result,
+    events: events.sort((a, b) => a.atMs - b.atMs),
+    deployment: { status: watch.status, ...(watch.deploymentId ? { id: watch.deploymentId } : {}), ...(watch.jobVersion !== undefined ? { jobVersion: watch.jobVersion } : {}) },
+    phases: { baselineEndMs, deployEndMs },
+    expect: o.expect,
+    threshold: o.threshold,
+    target: { url: o.url, ...(o.host ? { host: o.host } : {}) },
+  });
+  await mkdir(o.reportDir, { recursive: true });
+  const files = await writeReport(o.reportDir, report);
+  log(consoleSummary(report));
+  log(`[verify] report: ${files.json}\n[verify] timeline: ${files.svg}`);
+  return { report, files, exitCode: userAbort.aborted ? 130 : report.verdict.pass ? 0 : 1 };
+}
+
+/** Nomad address/token from flags, env, or the local cluster (`npm run cluster -- up`). */
+async function nomadTarget(addr?: string, token?: string): Promise<{ nomadAddr: string; nomadToken?: string }> {
+  if (addr) return { nomadAddr: addr, ...(token ? { nomadToken: token } : {}) };
+  const local = clusterState();
+  if (local.nomadPid) return { nomadAddr: clusterEnv().nomadAddr };
+  return { nomadAddr: 'http://127.0.0.1:4646', ...(token ? { nomadToken: token } : {}) };
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const env = process.env;
+  const c = new Command('verify')
+    .addOption(new Option('--url <url>', 'target URL (through Traefik)').env('ZERODROP_VERIFY_URL').default(DEFAULTS.url))
+    .addOption(new Option('--host <host>', 'Host header').env('ZERODROP_VERIFY_HOST').default(DEFAULTS.host))
+    .addOption(new Option('--rate <n>', 'requests per second (constant arrival rate)').env('ZERODROP_VERIFY_RATE').default(DEFAULTS.rate).argParser(Number))
+    .addOption(new Option('--baseline <s>', 'seconds of load before the deploy').env('ZERODROP_VERIFY_BASELINE').default(DEFAULTS.baselineS).argParser(Number))
+    .addOption(new Option('--tail <s>', 'seconds of load after the deployment ends').env('ZERODROP_VERIFY_TAIL').default(DEFAULTS.tailS).argParser(Number))
+    .addOption(new Option('--max-duration <s>', 'hard bound on the whole run').env('ZERODROP_VERIFY_MAX_DURATION').default(DEFAULTS.maxDurationS).argParser(Number))
+    .addOption(new Option('--threshold <ratio>', 'minimum success ratio, 0..1').env('ZERODROP_VERIFY_THRESHOLD').default(DEFAULTS.threshold).argParser(Number))
+    .addOption(new Option('--expect <status>', 'deployment outcome to expect').choices(['successful', 'failed']).env('ZERODROP_VERIFY_EXPECT').default(DEFAULTS.expect))
+    .addOption(new Option('--report-dir <dir>', 'where report.json/.md and timeline.svg go').env('ZERODROP_VERIFY_REPORT_DIR'))
+    .addOption(new Option('--nomad-addr <url>', 'Nomad API').env('NOMAD_ADDR'))
+    .addOption(new Option('--job <id>', 'Nomad job to follow').env('ZERODROP_VERIFY_JOB').default(DEFAULTS.job))
+    .addOption(new Option('--version <v>', 'version the kit deploys').env('ZERODROP_VERIFY_VERSION').default(DEFAULTS.version))
+    .addOption(new Option('--config <file>', 'kit config for the default deploy').env('ZERODROP_CONFIG'))
+    .addOption(new Option('--deploy-cmd <cmd>', 'deploy with this shell command instead of the kit').env('ZERODROP_VERIFY_DEPLOY_CMD'))
+    .parse(argv);
+  const f = c.opts<{ url: string; host: string; rate: number; baseline: number; tail: number; maxDuration: number; threshold: number; expect: 'successful' | 'failed'; reportDir?: string; nomadAddr?: string; job: string; version: string; config?: string; deployCmd?: string }>();
+  const problems = [
+    !(f.rate > 0 && f.rate <= 2000) && `--rate: ${f.rate} — must be between 1 and 2000 requests per second`,
+    !(f.threshold >= 0 && f.threshold <= 1) && `--threshold: ${f.threshold} — must be a ratio between 0 and 1 (1 = every request OK)`,
+    !(f.baseline >= 0 && f.tail >= 0) && `--baseline/--tail: must be ≥ 0 seconds`,
+    !(f.maxDuration > f.baseline + f.tail) && `--max-duration: ${f.maxDuration} — must exceed --baseline + --tail (${f.baseline + f.tail} s)`,
+  ].filter(Boolean);
+  if (problems.length) {
+    console.error(problems.join('\n'));
+    return 2;
+  }
+  const ac = new AbortController();
+  const onSigint = () => {
+    console.error('[verify] interrupted: stopping load and watch, writing what was recorded');
+    ac.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const target = await nomadTarget(f.nomadAddr, env.NOMAD_TOKEN);
+    const { exitCode } = await verify({
+      url: f.url,
+      host: f.host,
+      rate: f.rate,
+      baselineS: f.baseline,
+      tailS: f.tail,
+      maxDurationS: f.maxDuration,
+      threshold: f.threshold,
+      expect: f.expect,
+      reportDir: f.reportDir ?? path.join(REPO_ROOT, 'reports', new Date().toISOString().replace(/[:.]/g, '-')),
+      ...target,
+      job: f.job,
+      version: f.version,
+      ...(f.config ? { config: f.config } : {}),
+      ...(f.deployCmd ? { deployCmd: f.deployCmd } : {}),
+      signal: ac.signal,
+    });
+    return exitCode;
+  } catch (err) {
+    console.error(`[verify] ${(err as Error).message}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) void main().then((code) => (process.exitCode = code));
