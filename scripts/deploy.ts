@@ -79,7 +79,7 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
     ...(opts.version ? { ZERODROP_VERSION: opts.version } : {}),
   };
   if (base.NOMAD_ADDR) {
-    const config = opts.config ?? base.ZERODROP_CONFIG ?? DEFAULTS.config;
+    const config = opts.config || base.ZERODROP_CONFIG || DEFAULTS.config;
     return { kind: 'env', config, env: { ...env, ZERODROP_CONFIG: config }, description: `${config} → ${base.NOMAD_ADDR} (from NOMAD_ADDR)` };
   }
   const local = clusterState(opts.cluster ?? {});
@@ -87,7 +87,7 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
     throw new Error('no cluster to deploy to: NOMAD_ADDR is unset and no local cluster is running — run `npm run cluster -- up`, or export NOMAD_ADDR/CONSUL_HTTP_ADDR (and tokens) for a remote one');
   }
   const c = clusterEnv(opts.cluster ?? {});
-  const config = opts.config ?? base.ZERODROP_CONFIG ?? DEFAULTS.localConfig;
+  const config = opts.config || base.ZERODROP_CONFIG || DEFAULTS.localConfig;
   const stateDir = path.join(c.stateDir, 'terraform');
   await mkdir(stateDir, { recursive: true });
   return {

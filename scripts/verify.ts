@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { $ } from 'zx';
 import { clusterEnv, clusterState } from './cluster.ts';
-import { deploy } from './deploy.ts';
+import { deploy, type DeployOptions } from './deploy.ts';
 import { runLoad } from './verify/load.ts';
 import { jobVersion, sleep, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
 import { consoleSummary, summarize, writeReport, type Report } from './verify/report.ts';
@@ -56,6 +56,8 @@ export interface VerifyOptions {
   deployCmd?: string;
   /** Extra env for the kit's deploy (e.g. ZERODROP_UNSAFE_SKIP_TIMING_CHECKS for the negative control). */
   deployEnv?: NodeJS.ProcessEnv;
+  /** Passed to the kit's deploy (e.g. which local cluster). */
+  deployOptions?: Partial<DeployOptions>;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -119,7 +121,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
           const r = await $({ nothrow: true, quiet: true, cwd: REPO_ROOT, timeout: remainingMs, ...(o.signal ? { signal: o.signal } : {}) })`bash -c ${o.deployCmd}`;
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: `exit ${r.exitCode}` });
         } else {
-          await deploy({ stacks: ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployEnv }, ...(o.signal ? { signal: o.signal } : {}) });
+          await deploy({ ...o.deployOptions, stacks: ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env, ...o.deployEnv }, ...(o.signal ? { signal: o.signal } : {}) });
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: 'exit 0' });
         }
       } catch (err) {

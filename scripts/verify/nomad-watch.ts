@@ -99,7 +99,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   const job = encodeURIComponent(opts.jobId);
 
   let followed: Deployment | undefined;
-  const seen = { promoted: false, placed: new Set<string>(), healthy: new Set<string>(), unhealthy: new Set<string>(), stopping: new Set<string>(), stopped: new Set<string>() };
+  const seen = { promoted: false, running: new Set<string>(), placed: new Set<string>(), healthy: new Set<string>(), unhealthy: new Set<string>(), stopping: new Set<string>(), stopped: new Set<string>() };
 
   const onAllocations = (allocs: Allocation[]) => {
     for (const a of allocs) {
@@ -117,7 +117,9 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
         seen.unhealthy.add(a.ID);
         emit('canary-unhealthy', `alloc ${a.ID.slice(0, 8)}`);
       }
-      const isOld = a.JobVersion <= opts.baselineJobVersion;
+      if (a.ClientStatus === 'running') seen.running.add(a.ID);
+      // Only allocations seen running count: earlier versions' leftovers are history, not events.
+      const isOld = a.JobVersion <= opts.baselineJobVersion && seen.running.has(a.ID);
       if (followed && isOld && a.DesiredStatus === 'stop' && !seen.stopping.has(a.ID)) {
         seen.stopping.add(a.ID);
         emit('old-stopping', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
