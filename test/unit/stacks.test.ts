@@ -2,6 +2,7 @@ import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { resolveConfig } from '../../config/index.ts';
 import { AppStack, EdgeStack, escapeTerraformTemplate, terraformDuration } from '../../stacks/index.ts';
+import { unescapeTerraformTemplate } from '../../stacks/terraform-strings.ts';
 import { timingPlans } from '../../timing/model.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
@@ -21,6 +22,13 @@ describe('escapeTerraformTemplate()', () => {
     ['a $ b % c {d}', 'a $ b % c {d}'],
     ['$${already}', '$$${already}'],
   ])('%j → %j', (input, output) => expect(escapeTerraformTemplate(input)).toBe(output));
+});
+
+describe('unescapeTerraformTemplate()', () => {
+  // The nomad-api deploy engine hands Nomad what Terraform would: escaping undone exactly once.
+  test.each(['${NOMAD_PORT_http}', '%{ if x }', 'plain $ and %', '$${already}'])('round-trips %j', (text) => {
+    expect(unescapeTerraformTemplate(escapeTerraformTemplate(text))).toBe(text);
+  });
 });
 
 describe('terraformDuration()', () => {
@@ -49,6 +57,12 @@ describe('AppStack', () => {
 
   test('keeps state locally by default, at the project root', () => {
     expect(app.terraform.backend).toEqual({ local: { path: '../../../terraform.app.tfstate' } });
+  });
+
+  test('moves local state to ZERODROP_TF_STATE_DIR (a disposable cluster keeps its state with it)', () => {
+    const config = resolveConfig(minimalProps(), { env: { ...NO_ENV, ZERODROP_TF_STATE_DIR: '/tmp/zd-state' } });
+    const stack = new AppStack(Testing.app(), 'app', { config, plans: timingPlans(config) });
+    expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: '/tmp/zd-state/terraform.app.tfstate' } });
   });
 
   test('keeps state in Consul KV with locking when asked, without a token in the config', () => {
