@@ -61,7 +61,7 @@ describe.skipIf(!built)('zero-drop rollouts on a real local cluster', () => {
   test.each([
     ['v1 → v2', 'v2'],
     ['v2 → v3', 'v3'],
-  ])('the default config keeps 100 %% of reads through a canary rollout %s at 100 req/s', async (name, version) => {
+  ])('the default config keeps every read through the canary rollout %s at 100 req/s', async (name, version) => {
     const { report, exitCode } = await phase(`verify ${name}`, () => verify(base({ version, reportDir: path.join(reports, `default-${version}`) })));
     expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
     expect(report.requests.total).toBeGreaterThanOrEqual(4000);
