@@ -1,0 +1,76 @@
+/**
+ * Nomad silently drops JSON keys it does not know, so every job the builders produce is
+ * checked by a real Nomad: /v1/validate/job must return no error and no warning, and a job
+ * registered and read back must still hold every field the builder set, with its value.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig } from '../../config/load.ts';
+import { canaryJob, traefikJob, type NomadJob } from '../../jobs/index.ts';
+import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { toolPaths } from '../../scripts/tools.ts';
+import { timingPlans } from '../../timing/model.ts';
+
+const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-roundtrip'), portBase: 19700 };
+const nomad = `http://127.0.0.1:${cluster.portBase + 10}`;
+const tools = toolPaths();
+const built = [tools.consul, tools.nomad, tools.traefik].every((f) => existsSync(f));
+
+/** Paths where `intended` has a value that `actual` lacks or differs from (extra fields in `actual` are Nomad's defaults). */
+export function droppedFields(intended: unknown, actual: unknown, at = 'Job'): string[] {
+  if (Array.isArray(intended)) {
+    if (!Array.isArray(actual) || actual.length !== intended.length) return [`${at}: ${JSON.stringify(intended)} became ${JSON.stringify(actual)}`];
+    return intended.flatMap((v, i) => droppedFields(v, actual[i], `${at}[${i}]`));
+  }
+  if (intended && typeof intended === 'object') {
+    if (!actual || typeof actual !== 'object') return [`${at}: missing`];
+    return Object.entries(intended).flatMap(([k, v]) => (k in (actual as object) ? droppedFields(v, (actual as Record<string, unknown>)[k], `${at}.${k}`) : [`${at}.${k}: dropped`]));
+  }
+  return intended === actual ? [] : [`${at}: ${JSON.stringify(intended)} became ${JSON.stringify(actual)}`];
+}
+
+async function post(p: string, body: unknown) {
+  const res = await fetch(`${nomad}${p}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+function jobsOf(file: string): NomadJob[] {
+  const config = loadConfig(file, { env: { PATH: `${path.dirname(tools.traefik)}:${process.env.PATH}` } });
+  const plans = timingPlans(config);
+  return [traefikJob(config), ...config.services.map((service) => canaryJob({ service, plan: plans.get(service.name)!, config }))];
+}
+
+describe('droppedFields()', () => {
+  test('names a key Nomad dropped and a value it changed', () => {
+    expect(droppedFields({ A: 1, B: { C: 'x' } }, { A: 2, B: {} })).toEqual(['Job.A: 1 became 2', 'Job.B.C: dropped']);
+  });
+});
+
+describe.skipIf(!built)('builders against a real Nomad', () => {
+  beforeAll(async () => {
+    await rm(cluster.stateDir, { recursive: true, force: true });
+    await clusterUp({ ...cluster, log: () => undefined });
+  });
+  afterAll(async () => {
+    await clusterDown({ ...cluster, log: () => undefined });
+  });
+
+  test.each(['zerodrop.yaml', 'examples/local.yaml'])('every job from %s validates with no error and no warning', async (file) => {
+    for (const job of jobsOf(file)) {
+      const { status, body } = await post('/v1/validate/job', { Job: job });
+      expect(status, JSON.stringify(body)).toBe(200);
+      expect({ job: job.ID, error: body.Error, warnings: body.Warnings }).toEqual({ job: job.ID, error: '', warnings: '' });
+    }
+  });
+
+  test('registered jobs read back with every field the builder set', async () => {
+    for (const job of jobsOf('examples/local.yaml')) {
+      expect((await post('/v1/jobs', { Job: job })).status).toBe(200);
+      const res = await fetch(`${nomad}/v1/job/${job.ID}`, { signal: AbortSignal.timeout(10_000) });
+      expect(droppedFields(job, await res.json())).toEqual([]);
+    }
+  });
+});
