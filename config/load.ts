@@ -27,22 +27,39 @@ export function resolveConfig(props: ZerodropProps | unknown, opts: ResolveOptio
   const withVersions = applyVersionOverrides(props, env);
   const parsed = zerodropSchema.safeParse(withVersions, { reportInput: true });
   if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap(toConfigIssues), opts.source);
-  const config = parsed.data;
-  config.cluster.nomad.address ??= env.NOMAD_ADDR || 'http://127.0.0.1:4646';
-  config.cluster.consul.address ??= env.CONSUL_HTTP_ADDR || 'http://127.0.0.1:8500';
-  config.traefik.consulAddress ??= config.cluster.consul.address;
-  // A disposable cluster keeps its Terraform state with the cluster (see scripts/deploy.ts).
-  if (config.cluster.state.backend === 'local' && env.ZERODROP_TF_STATE_DIR) config.cluster.state.dir = env.ZERODROP_TF_STATE_DIR;
+  const { cluster, traefik, services, ...rest } = parsed.data;
   const baseDir = opts.baseDir ?? process.cwd();
-  for (const [i, service] of config.services.entries()) {
-    if (service.driver.type === 'raw_exec') {
-      service.driver.command = resolveLocalPath(`services[${i}].driver.command`, service.driver.command, baseDir, env);
-      service.driver.args = service.driver.args.map((a) => (isRelative(a) ? resolve(baseDir, a) : a));
-    }
-  }
-  if (config.traefik.driver.type === 'raw_exec') {
-    config.traefik.driver.command = resolveLocalPath('traefik.driver.command', config.traefik.driver.command, baseDir, env);
-  }
+  const pathIssues: ConfigIssue[] = [];
+  const local = (path: string, command: string) => resolveLocalPath(path, command, baseDir, env, pathIssues);
+  const consulAddress = cluster.consul.address ?? (env.CONSUL_HTTP_ADDR || 'http://127.0.0.1:8500');
+  const config: ZerodropConfig = {
+    ...rest,
+    cluster: {
+      ...cluster,
+      nomad: { ...cluster.nomad, address: cluster.nomad.address ?? (env.NOMAD_ADDR || 'http://127.0.0.1:4646') },
+      consul: { ...cluster.consul, address: consulAddress },
+      // A disposable cluster keeps its Terraform state with the cluster (see scripts/deploy.ts).
+      state: cluster.state.backend === 'local' && env.ZERODROP_TF_STATE_DIR ? { ...cluster.state, dir: env.ZERODROP_TF_STATE_DIR } : cluster.state,
+    },
+    traefik: {
+      ...traefik,
+      consulAddress: traefik.consulAddress ?? consulAddress,
+      driver: traefik.driver.type === 'raw_exec' ? { ...traefik.driver, command: local('traefik.driver.command', traefik.driver.command) } : traefik.driver,
+    },
+    services: services.map((service, i) =>
+      service.driver.type === 'raw_exec'
+        ? {
+            ...service,
+            driver: {
+              ...service.driver,
+              command: local(`services[${i}].driver.command`, service.driver.command),
+              args: service.driver.args.map((a) => (isRelative(a) ? resolve(baseDir, a) : a)),
+            },
+          }
+        : service,
+    ),
+  };
+  if (pathIssues.length > 0) throw new ConfigError(pathIssues, opts.source);
   return config;
 }
 
@@ -93,7 +110,8 @@ function isRelative(p: string): boolean {
   return p.startsWith('./') || p.startsWith('../');
 }
 
-function resolveLocalPath(path: string, command: string, baseDir: string, env: Readonly<Record<string, string | undefined>>): string {
+/** Records an issue (and returns the command unchanged) when a bare name is not on PATH, so every miss is reported at once. */
+function resolveLocalPath(path: string, command: string, baseDir: string, env: Readonly<Record<string, string | undefined>>, issues: ConfigIssue[]): string {
   if (isAbsolute(command)) return command;
   if (isRelative(command)) return resolve(baseDir, command);
   // A bare name: raw_exec needs an absolute path, so look it up now on this machine's PATH.
@@ -106,7 +124,8 @@ function resolveLocalPath(path: string, command: string, baseDir: string, env: R
       /* not in this dir */
     }
   }
-  throw new ConfigError([{ path, value: command, rule: 'is not an executable on PATH — give an absolute path or ./path relative to the config file (raw_exec needs an absolute path)' }]);
+  issues.push({ path, value: command, rule: 'is not an executable on PATH — give an absolute path or ./path relative to the config file (raw_exec needs an absolute path)' });
+  return command;
 }
 
 function applyVersionOverrides(props: unknown, env: Readonly<Record<string, string | undefined>>): unknown {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatDuration, parseDurationMs } from './duration.ts';
+import { parseDurationMs } from './duration.ts';
 
 /**
  * The zerodrop config: what a user writes in `zerodrop.yaml` (or passes from TypeScript
@@ -11,7 +11,7 @@ import { formatDuration, parseDurationMs } from './duration.ts';
 
 export const DEFAULTS = {
   nomad: { region: 'global', datacenters: ['*'], maxKillTimeout: '30s' },
-  state: { backend: 'local' as const, consulPath: 'zerodrop/terraform', consulLock: true },
+  state: { consulPath: 'zerodrop/terraform', consulLock: true },
   traefik: {
     jobName: 'traefik',
     entryPoint: { name: 'web', port: 80, host: '' },
@@ -259,10 +259,21 @@ export const zerodropSchema = z
 
 /** What a user writes (durations as strings, defaults optional). */
 export type ZerodropProps = z.input<typeof zerodropSchema>;
-/** The resolved config: defaults filled, durations in milliseconds. */
-export type ZerodropConfig = z.output<typeof zerodropSchema>;
+
+type Parsed = z.output<typeof zerodropSchema>;
+type Cluster = Parsed['cluster'];
+
+/**
+ * The resolved config: defaults filled, durations in milliseconds, and the addresses the
+ * schema leaves optional filled by `resolveConfig` (from env or the defaults), so no
+ * builder has to repeat a fallback.
+ */
+export type ZerodropConfig = Omit<Parsed, 'cluster' | 'traefik'> & {
+  cluster: Omit<Cluster, 'nomad' | 'consul'> & {
+    nomad: Cluster['nomad'] & { address: string };
+    consul: Cluster['consul'] & { address: string };
+  };
+  traefik: Parsed['traefik'] & { consulAddress: string };
+};
 export type ServiceConfig = ZerodropConfig['services'][number];
 export type TraefikConfig = ZerodropConfig['traefik'];
-export type ServiceDriver = ServiceConfig['driver'];
-
-export { formatDuration };

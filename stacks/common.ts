@@ -9,11 +9,11 @@ import type { ZerodropConfig } from '../config/schema.ts';
  * (NOMAD_TOKEN, CONSUL_HTTP_TOKEN), so no secret is ever written to cdk.tf.json.
  */
 export function nomadProvider(stack: TerraformStack, config: ZerodropConfig): NomadProvider {
-  return new NomadProvider(stack, 'nomad', { address: config.cluster.nomad.address!, region: config.cluster.nomad.region });
+  return new NomadProvider(stack, 'nomad', { address: config.cluster.nomad.address, region: config.cluster.nomad.region });
 }
 
 export function consulProvider(stack: TerraformStack, config: ZerodropConfig): ConsulProvider {
-  const url = new URL(config.cluster.consul.address!);
+  const url = new URL(config.cluster.consul.address);
   return new ConsulProvider(stack, 'consul', { address: url.host, scheme: url.protocol.replace(':', '') });
 }
 
@@ -28,7 +28,7 @@ export function stateBackend(stack: TerraformStack, name: string, config: Zerodr
     new LocalBackend(stack, { path: state.dir ? resolve(state.dir, `terraform.${name}.tfstate`) : `../../../terraform.${name}.tfstate` });
     return;
   }
-  const url = new URL(config.cluster.consul.address!);
+  const url = new URL(config.cluster.consul.address);
   // access_token is left out on purpose: the backend then reads CONSUL_HTTP_TOKEN.
   new ConsulBackend(stack, { path: `${state.path}/${name}`, lock: state.lock, address: url.host, scheme: url.protocol.replace(':', '') } as ConstructorParameters<typeof ConsulBackend>[1]);
 }

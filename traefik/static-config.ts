@@ -14,7 +14,7 @@ export interface TraefikStaticProps {
 
 /** Traefik v3 static configuration, as a plain object (see `traefikStaticYaml`). */
 export function traefikStaticConfig({ traefik, consulTokenExpression }: TraefikStaticProps): Record<string, unknown> {
-  const consul = new URL(traefik.consulAddress ?? 'http://127.0.0.1:8500');
+  const consul = new URL(traefik.consulAddress);
   const ep = traefik.entryPoint;
   return {
     global: { checkNewVersion: false, sendAnonymousUsage: false },
