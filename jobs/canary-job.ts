@@ -2,7 +2,7 @@ import { toNanos } from '../config/duration.ts';
 import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 import type { TimingPlan } from '../timing/model.ts';
 import { traefikServiceTags } from '../traefik/service-tags.ts';
-import type { NomadJob, NomadTask } from './nomad-api.ts';
+import { jobIdentity, type NomadJob, type NomadTask } from './nomad-api.ts';
 
 export interface CanaryJobProps {
   readonly service: ServiceConfig;
@@ -32,11 +32,7 @@ export function canaryJob({ service, plan, config }: CanaryJobProps): NomadJob {
   const docker = service.driver.type === 'docker';
   const internalPort = service.ports.internalStatic !== undefined ? { Label: 'internal', Value: service.ports.internalStatic, ...(docker ? { To: service.ports.internal } : {}) } : undefined;
   return {
-    ID: service.name,
-    Name: service.name,
-    Type: 'service',
-    Region: config.cluster.nomad.region,
-    Datacenters: [...config.cluster.nomad.datacenters],
+    ...jobIdentity(service.name, 'service', config.cluster.nomad),
     Meta: { 'zerodrop.version': service.version },
     TaskGroups: [
       {

@@ -3,6 +3,7 @@
  * (`/v1/jobs` schema), durations are nanoseconds. Nomad silently drops keys it does not
  * know, so these types, plus the round-trip test against a real Nomad, are the guard.
  */
+
 export interface NomadJob {
   ID: string;
   Name: string;
@@ -11,6 +12,11 @@ export interface NomadJob {
   Datacenters: string[];
   Meta?: Record<string, string>;
   TaskGroups: NomadTaskGroup[];
+}
+
+/** What every zerodrop job shares: its name as ID and Name, and where it may run. */
+export function jobIdentity(id: string, type: NomadJob['Type'], nomad: { region: string; datacenters: readonly string[] }): Pick<NomadJob, 'ID' | 'Name' | 'Type' | 'Region' | 'Datacenters'> {
+  return { ID: id, Name: id, Type: type, Region: nomad.region, Datacenters: [...nomad.datacenters] };
 }
 
 export interface NomadTaskGroup {

@@ -1,15 +1,13 @@
 import { toNanos } from '../config/duration.ts';
 import type { ZerodropConfig } from '../config/schema.ts';
+import { TRAEFIK_TIMING } from '../timing/model.ts';
 import { traefikStaticYaml } from '../traefik/static-config.ts';
-import type { NomadJob } from './nomad-api.ts';
+import { jobIdentity, type NomadJob } from './nomad-api.ts';
 
 /** Where the edge stack stores Traefik's Consul token: a Nomad variable only the Traefik job can read. */
 export function traefikVariablePath(jobName: string): string {
   return `nomad/jobs/${jobName}`;
 }
-
-/** Traefik's own entry point lifeCycle.graceTimeOut (see traefik/static-config.ts) plus room to exit. */
-const TRAEFIK_KILL_TIMEOUT_MS = 12_000;
 
 /**
  * Traefik as a system job (one per client), its static config rendered by a Nomad
@@ -20,11 +18,7 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik'>):
   const tokenExpression = config.cluster.consul.acl ? `{{ with nomadVar "${traefikVariablePath(t.jobName)}" }}{{ .consul_token }}{{ end }}` : undefined;
   const configFile = '${NOMAD_SECRETS_DIR}/traefik.yaml';
   return {
-    ID: t.jobName,
-    Name: t.jobName,
-    Type: 'system',
-    Region: config.cluster.nomad.region,
-    Datacenters: [...config.cluster.nomad.datacenters],
+    ...jobIdentity(t.jobName, 'system', config.cluster.nomad),
     TaskGroups: [
       {
         Name: 'traefik',
@@ -43,7 +37,7 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik'>):
             Name: t.jobName,
             PortLabel: 'admin',
             Provider: 'consul',
-            Checks: [{ Name: `${t.jobName}-ping`, Type: 'http', PortLabel: 'admin', Path: '/ping', Interval: toNanos(5000), Timeout: toNanos(2000) }],
+            Checks: [{ Name: `${t.jobName}-ping`, Type: 'http', PortLabel: 'admin', Path: '/ping', Interval: toNanos(TRAEFIK_TIMING.pingIntervalMs), Timeout: toNanos(TRAEFIK_TIMING.pingTimeoutMs) }],
           },
         ],
         Tasks: [
@@ -56,7 +50,7 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik'>):
                 : { command: t.driver.command, args: [`--configFile=${configFile}`] },
             Templates: [{ EmbeddedTmpl: traefikStaticYaml({ traefik: t, consulTokenExpression: tokenExpression }), DestPath: 'secrets/traefik.yaml', ChangeMode: 'restart', Perms: '0600' }],
             KillSignal: 'SIGTERM',
-            KillTimeout: toNanos(TRAEFIK_KILL_TIMEOUT_MS),
+            KillTimeout: toNanos(TRAEFIK_TIMING.killTimeoutMs),
             Resources: { CPU: t.resources.cpu, MemoryMB: t.resources.memoryMb },
           },
         ],

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { $ } from 'zx';
+import { requestJson } from './http.ts';
 import { toolPaths } from './tools.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -342,9 +343,7 @@ async function tail(file: string, n = DEFAULTS.logTailLines): Promise<string> {
 // HTTP
 
 async function getJson<T>(url: string, token?: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(DEFAULTS.httpTimeoutMs), headers: token ? { 'X-Consul-Token': token } : {} });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-  return (await res.json()) as T;
+  return (await requestJson<T>(url, { token, tokenHeader: 'X-Consul-Token', timeoutMs: DEFAULTS.httpTimeoutMs })).body;
 }
 
 interface NomadNodeStub {
@@ -500,9 +499,9 @@ async function purgeJobs(e: ClusterEnv, log: (s: string) => void): Promise<void>
     return; // not answering: the process sweep below still catches its tasks
   }
   for (const j of jobs) {
-    await fetch(`${e.nomadAddr}/v1/job/${encodeURIComponent(j.ID)}?purge=true&namespace=${encodeURIComponent(j.Namespace)}`, {
+    await requestJson(`${e.nomadAddr}/v1/job/${encodeURIComponent(j.ID)}?purge=true&namespace=${encodeURIComponent(j.Namespace)}`, {
       method: 'DELETE',
-      signal: AbortSignal.timeout(DEFAULTS.httpTimeoutMs),
+      timeoutMs: DEFAULTS.httpTimeoutMs,
     }).catch(() => undefined);
   }
   if (jobs.length) log(`[cluster] purged ${jobs.length} job(s); waiting for their allocations to stop`);

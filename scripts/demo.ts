@@ -24,14 +24,14 @@ export async function main(): Promise<number> {
     step('local cluster up');
     const env = await clusterUp({ signal: ac.signal });
     up = true;
-    const local = { ...process.env, NOMAD_ADDR: '', ZERODROP_CONFIG: '' };
+    const local = { cluster: {} };
     step('deploy edge + app v1');
-    await deploy({ version: 'v1', env: local, signal: ac.signal });
+    await deploy({ ...local, version: 'v1', signal: ac.signal });
     step('verify v1 → v2 under load');
     const { exitCode, files } = await verify({
       url: VERIFY.url, host: VERIFY.host, rate: VERIFY.rate, baselineS: VERIFY.baselineS, tailS: VERIFY.tailS, maxDurationS: VERIFY.maxDurationS,
       threshold: VERIFY.threshold, expect: 'successful', job: VERIFY.job, version: 'v2', nomadAddr: env.nomadAddr,
-      reportDir: path.resolve('reports', 'demo'), deployOptions: { env: local }, signal: ac.signal,
+      reportDir: path.resolve('reports', 'demo'), deployOptions: local, signal: ac.signal,
     });
     console.log(`\n[demo] timeline: ${files.svg}`);
     return exitCode;

@@ -39,7 +39,10 @@ export interface DeployOptions {
   readonly config?: string;
   /** Sets every service's version (ZERODROP_VERSION). @default - the config's */
   readonly version?: string;
-  /** Local cluster to target when NOMAD_ADDR is unset. */
+  /**
+   * Target this local cluster, whatever NOMAD_ADDR / ZERODROP_CONFIG say (tests and the demo
+   * pass it). @default - NOMAD_ADDR's cluster if set, else the default local cluster
+   */
   readonly cluster?: Pick<ClusterOptions, 'stateDir' | 'portBase'>;
   readonly env?: NodeJS.ProcessEnv;
   /** @default DEFAULTS.timeoutMs */
@@ -78,7 +81,7 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
     PATH: [path.dirname(tools.traefik), path.dirname(process.execPath), base.PATH].filter(Boolean).join(':'),
     ...(opts.version ? { ZERODROP_VERSION: opts.version } : {}),
   };
-  if (base.NOMAD_ADDR) {
+  if (base.NOMAD_ADDR && !opts.cluster) {
     const config = opts.config || base.ZERODROP_CONFIG || DEFAULTS.config;
     return { kind: 'env', config, env: { ...env, ZERODROP_CONFIG: config }, description: `${config} → ${base.NOMAD_ADDR} (from NOMAD_ADDR)` };
   }
@@ -87,7 +90,8 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
     throw new Error('no cluster to deploy to: NOMAD_ADDR is unset and no local cluster is running — run `npm run cluster -- up`, or export NOMAD_ADDR/CONSUL_HTTP_ADDR (and tokens) for a remote one');
   }
   const c = clusterEnv(opts.cluster ?? {});
-  const config = opts.config || base.ZERODROP_CONFIG || DEFAULTS.localConfig;
+  // An explicitly named cluster gets the local example unless a config is named too.
+  const config = opts.config || (opts.cluster ? undefined : base.ZERODROP_CONFIG) || DEFAULTS.localConfig;
   const stateDir = path.join(c.stateDir, 'terraform');
   await mkdir(stateDir, { recursive: true });
   return {

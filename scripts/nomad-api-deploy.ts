@@ -8,7 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseDurationMs } from '../config/duration.ts';
 import { unescapeTerraformTemplate } from '../stacks/terraform-strings.ts';
+import { HttpError, requestJson } from './http.ts';
 import { jobVersion, watchDeployment } from './verify/nomad-watch.ts';
 
 export interface ApiTarget {
@@ -20,18 +22,6 @@ export interface ApiTarget {
 
 const TIMEOUT_MS = 15_000;
 
-async function call<T>(base: string, token: string | undefined, tokenHeader: string, method: string, p: string, body?: unknown): Promise<T> {
-  const res = await fetch(new URL(p, base), {
-    method,
-    headers: { ...(token ? { [tokenHeader]: token } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text.slice(0, 300)}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
 interface TfJson {
   resource?: {
     consul_acl_policy?: Record<string, { name: string; description?: string; rules: string }>;
@@ -41,20 +31,22 @@ interface TfJson {
   };
 }
 
-function durationMs(tf: string | undefined, fallbackMs: number): number {
-  const m = tf?.match(/^(\d+)([sm])$/);
-  return m ? Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000) : fallbackMs;
-}
-
 export async function applyStackViaApi(outdir: string, stack: string, t: ApiTarget, log: (s: string) => void): Promise<void> {
   const tf = JSON.parse(await readFile(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as TfJson;
-  const consul = <T>(method: string, p: string, body?: unknown) => call<T>(t.consulAddr, t.consulToken, 'X-Consul-Token', method, p, body);
-  const nomad = <T>(method: string, p: string, body?: unknown) => call<T>(t.nomadAddr, t.nomadToken, 'X-Nomad-Token', method, p, body);
+  type Method = 'GET' | 'PUT' | 'POST';
+  const consul = async <T>(method: Method, p: string, body?: unknown) =>
+    (await requestJson<T>(new URL(p, t.consulAddr), { method, body, token: t.consulToken, tokenHeader: 'X-Consul-Token', timeoutMs: TIMEOUT_MS })).body;
+  const nomad = async <T>(method: Method, p: string, body?: unknown) =>
+    (await requestJson<T>(new URL(p, t.nomadAddr), { method, body, token: t.nomadToken, tokenHeader: 'X-Nomad-Token', timeoutMs: TIMEOUT_MS })).body;
+  const nomadClient = { address: t.nomadAddr, ...(t.nomadToken ? { token: t.nomadToken } : {}) };
 
   const secretsByPolicy = new Map<string, string>();
   for (const policy of Object.values(tf.resource?.consul_acl_policy ?? {})) {
     const rules = unescapeTerraformTemplate(policy.rules);
-    const existing = await consul<{ ID: string } | undefined>('GET', `/v1/acl/policy/name/${encodeURIComponent(policy.name)}`).catch(() => undefined);
+    const existing = await consul<{ ID: string }>('GET', `/v1/acl/policy/name/${encodeURIComponent(policy.name)}`).catch((err) => {
+      if (err instanceof HttpError && err.status === 404) return undefined;
+      throw err;
+    });
     const saved = existing
       ? await consul<{ ID: string }>('PUT', `/v1/acl/policy/${existing.ID}`, { Name: policy.name, Description: policy.description, Rules: rules })
       : await consul<{ ID: string }>('PUT', '/v1/acl/policy', { Name: policy.name, Description: policy.description, Rules: rules });
@@ -74,20 +66,20 @@ export async function applyStackViaApi(outdir: string, stack: string, t: ApiTarg
   }
   for (const [name, job] of Object.entries(tf.resource?.nomad_job ?? {})) {
     const spec = JSON.parse(unescapeTerraformTemplate(job.jobspec)) as { Job: { ID: string; Type: string } };
-    const before = await jobVersion({ address: t.nomadAddr, ...(t.nomadToken ? { token: t.nomadToken } : {}) }, spec.Job.ID);
+    const before = await jobVersion(nomadClient, spec.Job.ID);
     await nomad('POST', '/v1/jobs', spec);
-    const after = await jobVersion({ address: t.nomadAddr, ...(t.nomadToken ? { token: t.nomadToken } : {}) }, spec.Job.ID);
+    const after = await jobVersion(nomadClient, spec.Job.ID);
     log(`[deploy:api] nomad job ${spec.Job.ID} (${name}) v${before ?? '-'} → v${after}`);
     if (job.detach === false && spec.Job.Type === 'service' && after !== before) {
       // detach = false: like the provider, wait for the deployment and fail when it fails.
       const started = Date.now();
       const result = await watchDeployment({
-        address: t.nomadAddr,
-        ...(t.nomadToken ? { token: t.nomadToken } : {}),
+        ...nomadClient,
         jobId: spec.Job.ID,
         baselineJobVersion: before ?? -1,
         now: () => Date.now() - started,
-        timeoutMs: durationMs(job.timeouts?.update, 5 * 60_000),
+        // The same timeout Terraform would give the provider; its default is 5m.
+        timeoutMs: parseDurationMs(job.timeouts?.update ?? '5m') ?? 5 * 60_000,
       });
       log(`[deploy:api] deployment of ${spec.Job.ID}: ${result.status}${result.statusDescription ? ` (${result.statusDescription})` : ''}`);
       if (result.status !== 'successful') throw new Error(`deployment of ${spec.Job.ID} ${result.status}: ${result.statusDescription ?? ''}`);

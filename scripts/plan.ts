@@ -8,21 +8,21 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/errors.ts';
 import { formatDuration as d } from '../config/duration.ts';
 import { loadConfig } from '../config/load.ts';
-import { timingPlans, type TimingPlan } from '../timing/model.ts';
+import { DERIVATIONS, timingPlans, type TimingPlan } from '../timing/model.ts';
 
 export function planTable(name: string, plan: TimingPlan): string {
-  const how = (source: string, formula: string) => (source === 'derived' ? `derived: ${formula}` : 'pinned');
+  const how = (key: keyof typeof DERIVATIONS) => (plan.sources[key] === 'derived' ? `derived: ${DERIVATIONS[key]}` : 'pinned');
   const rows: [string, string, string][] = [
     ['routing window', d(plan.routingWindowMs), plan.routingWindowWhy],
     ['shutdown_delay', d(plan.shutdownDelayMs), 'as configured (Nomad default 0s)'],
-    ['drain grace (DRAIN_GRACE_MS)', d(plan.drainGraceMs), how(plan.sources.drainGrace, 'routing window + margin - shutdown_delay')],
+    ['drain grace (DRAIN_GRACE_MS)', d(plan.drainGraceMs), how('drainGrace')],
     ['servable window', d(plan.servableWindowMs), 'shutdown_delay + drain grace'],
-    ['kill_timeout', d(plan.killTimeoutMs), how(plan.sources.killTimeout, 'drain grace + longestRequest + margin')],
-    ['min_healthy_time', d(plan.minHealthyTimeMs), how(plan.sources.minHealthyTime, 'routing window + margin')],
-    ['healthy_deadline', d(plan.healthyDeadlineMs), how(plan.sources.healthyDeadline, 'warmup + min_healthy_time + readiness interval + margin')],
-    ['progress_deadline', d(plan.progressDeadlineMs), how(plan.sources.progressDeadline, 'healthy_deadline + 10s')],
-    ['apply timeout (detach=false)', d(plan.applyTimeoutMs), how(plan.sources.applyTimeout, `${plan.waves} waves × progress_deadline + 1m`)],
-    ['liveness check_restart grace', d(plan.livenessGraceMs), how(plan.sources.livenessGrace, 'warmup + margin')],
+    ['kill_timeout', d(plan.killTimeoutMs), how('killTimeout')],
+    ['min_healthy_time', d(plan.minHealthyTimeMs), how('minHealthyTime')],
+    ['healthy_deadline', d(plan.healthyDeadlineMs), how('healthyDeadline')],
+    ['progress_deadline', d(plan.progressDeadlineMs), how('progressDeadline')],
+    ['apply timeout (detach=false)', d(plan.applyTimeoutMs), `${how('applyTimeout')} (${plan.waves} waves)`],
+    ['liveness check_restart grace', d(plan.livenessGraceMs), how('livenessGrace')],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -136,31 +136,25 @@ export const TRAEFIK: ToolPin = {
 const PROVIDER_BLOCKED =
   'no module version of the v2 tag is served by the Go module proxy (path lacks /v2; pseudo-version of the tag commit not cached)';
 
-export const PROVIDER_NOMAD: ToolPin = {
-  name: 'terraform-provider-nomad',
-  kind: 'provider',
-  version: '2.5.2',
-  pkg: 'github.com/hashicorp/terraform-provider-nomad',
-  get: ['github.com/hashicorp/terraform-provider-nomad@v2.5.2'],
-  directives: [],
-  cgo: false,
-  provider: { namespace: 'hashicorp', type: 'nomad', version: '2.5.2' },
-  blocked: PROVIDER_BLOCKED,
-  why: '@cdktf/provider-nomad 10.0.3 is generated from hashicorp/nomad 2.5.2',
-};
+/** A Terraform provider pinned to the version its cdktf binding was generated from. */
+function providerPin(type: string, version: string, binding: string): ToolPin {
+  const pkg = `github.com/hashicorp/terraform-provider-${type}`;
+  return {
+    name: `terraform-provider-${type}`,
+    kind: 'provider',
+    version,
+    pkg,
+    get: [`${pkg}@v${version}`],
+    directives: [],
+    cgo: false,
+    provider: { namespace: 'hashicorp', type, version },
+    blocked: PROVIDER_BLOCKED,
+    why: `${binding} is generated from hashicorp/${type} ${version}`,
+  };
+}
 
-export const PROVIDER_CONSUL: ToolPin = {
-  name: 'terraform-provider-consul',
-  kind: 'provider',
-  version: '2.22.1',
-  pkg: 'github.com/hashicorp/terraform-provider-consul',
-  get: ['github.com/hashicorp/terraform-provider-consul@v2.22.1'],
-  directives: [],
-  cgo: false,
-  provider: { namespace: 'hashicorp', type: 'consul', version: '2.22.1' },
-  blocked: PROVIDER_BLOCKED,
-  why: '@cdktf/provider-consul 10.1.2 is generated from hashicorp/consul 2.22.1',
-};
+export const PROVIDER_NOMAD = providerPin('nomad', '2.5.2', '@cdktf/provider-nomad 10.0.3');
+export const PROVIDER_CONSUL = providerPin('consul', '2.22.1', '@cdktf/provider-consul 10.1.2');
 
 export const TOFU: ToolPin = {
   name: 'tofu',

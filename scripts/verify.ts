@@ -54,9 +54,7 @@ export interface VerifyOptions {
   config?: string;
   /** Shell command that deploys; @default - the kit's app stack with `version` */
   deployCmd?: string;
-  /** Extra env for the kit's deploy (e.g. ZERODROP_UNSAFE_SKIP_TIMING_CHECKS for the negative control). */
-  deployEnv?: NodeJS.ProcessEnv;
-  /** Passed to the kit's deploy (e.g. which local cluster). */
+  /** Passed to the kit's deploy: which local cluster, extra env (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS for the negative control). */
   deployOptions?: Partial<DeployOptions>;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -77,10 +75,10 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   const stopLoad = new AbortController();
   const userAbort = o.signal ?? new AbortController().signal;
   const events: DeployEvent[] = [];
-  let t0 = 0;
-  const since = () => performance.now() - t0;
   let deploymentState = 'waiting';
-  t0 = performance.now();
+  // Event times share the load's clock: both start here.
+  const t0 = performance.now();
+  const since = () => performance.now() - t0;
   const load = runLoad({
     url: o.url,
     ...(o.host ? { hostHeader: o.host } : {}),
@@ -121,7 +119,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
           const r = await $({ nothrow: true, quiet: true, cwd: REPO_ROOT, timeout: remainingMs, ...(o.signal ? { signal: o.signal } : {}) })`bash -c ${o.deployCmd}`;
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: `exit ${r.exitCode}` });
         } else {
-          await deploy({ ...o.deployOptions, stacks: ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env, ...o.deployEnv }, ...(o.signal ? { signal: o.signal } : {}) });
+          await deploy({ ...o.deployOptions, stacks: ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env }, ...(o.signal ? { signal: o.signal } : {}) });
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: 'exit 0' });
         }
       } catch (err) {

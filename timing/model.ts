@@ -20,6 +20,28 @@ import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 /** Blocking queries deliver a catalog change in well under a second; this allowance is an estimate, not a measurement. */
 export const WATCH_DELIVERY_MS = 1000;
 
+/**
+ * Traefik's own durations as a Nomad task: it finishes in-flight requests for its entry
+ * point's graceTimeOut on SIGTERM, so its kill_timeout must outlast that.
+ */
+export const TRAEFIK_TIMING = {
+  graceTimeOutMs: 10_000,
+  killTimeoutMs: 10_000 + 2_000,
+  pingIntervalMs: 5_000,
+  pingTimeoutMs: 2_000,
+} as const;
+
+/** How each derived value is computed, in words: `npm run plan` and the README quote these. */
+export const DERIVATIONS = {
+  drainGrace: 'routing window + margin - shutdown_delay',
+  killTimeout: 'drain grace + longestRequest + margin',
+  minHealthyTime: 'routing window + margin',
+  healthyDeadline: 'warmup + min_healthy_time + readiness interval + margin',
+  progressDeadline: 'healthy_deadline + 10s',
+  applyTimeout: 'waves × progress_deadline + 1m',
+  livenessGrace: 'warmup + margin',
+} as const;
+
 export interface TimingInputs {
   readonly refreshIntervalMs: number;
   readonly watch: boolean;

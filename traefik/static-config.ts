@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { formatDuration as d } from '../config/duration.ts';
 import type { TraefikConfig } from '../config/schema.ts';
+import { TRAEFIK_TIMING } from '../timing/model.ts';
 
 export interface TraefikStaticProps {
   readonly traefik: TraefikConfig;
@@ -23,7 +24,7 @@ export function traefikStaticConfig({ traefik, consulTokenExpression }: TraefikS
         address: `${ep.host}:${ep.port}`,
         transport: {
           // On its own shutdown Traefik keeps serving in-flight requests this long.
-          lifeCycle: { graceTimeOut: '10s' },
+          lifeCycle: { graceTimeOut: d(TRAEFIK_TIMING.graceTimeOutMs) },
         },
       },
       admin: { address: `${ep.host}:${traefik.adminPort}` },

@@ -1,3 +1,6 @@
+import { HttpError, requestJson } from '../http.ts';
+import type { DeployEvent } from './types.ts';
+
 /**
  * Follows a Nomad deployment through the HTTP API with blocking queries and turns what
  * it sees into timestamped events for the verifier's timeline. Bounded by a deadline
@@ -11,12 +14,10 @@ export interface NomadClientOptions {
   readonly region?: string;
 }
 
-export interface WatchEvent {
-  /** Milliseconds on the caller's clock (the verifier passes "since load start"). */
-  readonly atMs: number;
-  readonly kind: 'deploy-start' | 'canary-placed' | 'canary-healthy' | 'canary-unhealthy' | 'promoted' | 'old-stopping' | 'old-stopped' | 'successful' | 'failed' | 'cancelled' | 'reverted';
-  readonly detail?: string;
-}
+/** Deployment events are the verifier's DeployEvent (scripts/verify/types.ts); the watcher emits these kinds. */
+export type WatchEvent = DeployEvent & {
+  kind: 'deploy-start' | 'canary-placed' | 'canary-healthy' | 'canary-unhealthy' | 'promoted' | 'old-stopping' | 'old-stopped' | 'successful' | 'failed' | 'cancelled' | 'reverted';
+};
 
 export interface WatchOptions extends NomadClientOptions {
   readonly jobId: string;
@@ -67,13 +68,8 @@ export async function nomadGet<T>(opts: NomadClientOptions, path: string, signal
     url.searchParams.set('wait', BLOCKING_WAIT);
   }
   if (opts.region) url.searchParams.set('region', opts.region);
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  const res = await fetch(url, {
-    headers: opts.token ? { 'X-Nomad-Token': opts.token } : {},
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  });
-  if (!res.ok) throw new Error(`nomad GET ${url.pathname}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
-  return { body: (await res.json()) as T, index: Number(res.headers.get('x-nomad-index') ?? 0) };
+  const { body, headers } = await requestJson<T>(url, { token: opts.token, tokenHeader: 'X-Nomad-Token', timeoutMs: REQUEST_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+  return { body, index: Number(headers.get('x-nomad-index') ?? 0) };
 }
 
 /** The job's current version, or undefined when the job does not exist. */
@@ -81,7 +77,7 @@ export async function jobVersion(opts: NomadClientOptions, jobId: string, signal
   try {
     return (await nomadGet<{ Version: number }>(opts, `/v1/job/${encodeURIComponent(jobId)}`, signal)).body.Version;
   } catch (err) {
-    if (String(err).includes('HTTP 404')) return undefined;
+    if (err instanceof HttpError && err.status === 404) return undefined;
     throw err;
   }
 }

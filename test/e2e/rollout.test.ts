@@ -51,7 +51,7 @@ describe.skipIf(!built)('zero-drop rollouts on a real local cluster', () => {
   beforeAll(async () => {
     await rm(cluster.stateDir, { recursive: true, force: true });
     await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
-    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', env: { ...process.env, NOMAD_ADDR: '', ZERODROP_CONFIG: '' } }));
+    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1' }));
   });
 
   afterAll(async () => {
@@ -82,7 +82,7 @@ describe.skipIf(!built)('zero-drop rollouts on a real local cluster', () => {
   });
 
   test('negative control: the unsafe config drops reads and the verifier says so', async () => {
-    const unsafe = { ...process.env, ZERODROP_UNSAFE_SKIP_TIMING_CHECKS: '1', NOMAD_ADDR: '', ZERODROP_CONFIG: '' };
+    const unsafe = { ...process.env, ZERODROP_UNSAFE_SKIP_TIMING_CHECKS: '1' };
     const config = path.resolve('examples/unsafe.yaml');
     await phase('deploy unsafe edge + app', () => deploy({ cluster, quiet: true, config, version: 'v5', env: unsafe }));
     // Traefik restarts with the 15 s refresh; give it one refresh to find the app again.

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
-import { derivePlan, routingWindow, TIMING_RULES, timingIssues, timingPlans, type TimingInputs } from '../../timing/model.ts';
+import { derivePlan, routingWindow, TIMING_RULES, timingIssues, timingPlans, TRAEFIK_TIMING, type TimingInputs } from '../../timing/model.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const s = (n: number) => n * 1000;
@@ -136,5 +136,11 @@ describe('timingPlans()', () => {
     const props = minimalProps({ drainGrace: '0s' });
     props.traefik = { discovery: { refreshInterval: '15s' } };
     expect(timingPlans(resolveConfig(props, { env: NO_ENV }), { unsafeSkipChecks: true }).get('api')?.drainGraceMs).toBe(0);
+  });
+});
+
+describe('TRAEFIK_TIMING', () => {
+  test("Traefik's kill_timeout outlasts its entry point graceTimeOut, so Nomad never cuts its in-flight requests", () => {
+    expect(TRAEFIK_TIMING.killTimeoutMs).toBeGreaterThan(TRAEFIK_TIMING.graceTimeOutMs);
   });
 });
