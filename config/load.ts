@@ -110,13 +110,10 @@ function isRelative(p: string): boolean {
   return p.startsWith('./') || p.startsWith('../');
 }
 
-/** Records an issue (and returns the command unchanged) when a bare name is not on PATH, so every miss is reported at once. */
-function resolveLocalPath(path: string, command: string, baseDir: string, env: Readonly<Record<string, string | undefined>>, issues: ConfigIssue[]): string {
-  if (isAbsolute(command)) return command;
-  if (isRelative(command)) return resolve(baseDir, command);
-  // A bare name: raw_exec needs an absolute path, so look it up now on this machine's PATH.
-  for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
-    const candidate = resolve(dir, command);
+/** The first executable file called `name` in the directories of `envPath` (like `which`). */
+export function findOnPath(name: string, envPath: string): string | undefined {
+  for (const dir of envPath.split(':').filter(Boolean)) {
+    const candidate = resolve(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
       if (statSync(candidate).isFile()) return candidate;
@@ -124,6 +121,16 @@ function resolveLocalPath(path: string, command: string, baseDir: string, env: R
       /* not in this dir */
     }
   }
+  return undefined;
+}
+
+/** Records an issue (and returns the command unchanged) when a bare name is not on PATH, so every miss is reported at once. */
+function resolveLocalPath(path: string, command: string, baseDir: string, env: Readonly<Record<string, string | undefined>>, issues: ConfigIssue[]): string {
+  if (isAbsolute(command)) return command;
+  if (isRelative(command)) return resolve(baseDir, command);
+  // A bare name: raw_exec needs an absolute path, so look it up now on this machine's PATH.
+  const found = findOnPath(command, env.PATH ?? '');
+  if (found) return found;
   issues.push({ path, value: command, rule: 'is not an executable on PATH — give an absolute path or ./path relative to the config file (raw_exec needs an absolute path)' });
   return command;
 }

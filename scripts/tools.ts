@@ -5,13 +5,14 @@
  * provider mirror and a Terraform CLI config that points at it. Idempotent: a tool whose binary
  * answers its version check and whose stamp matches the pin is not rebuilt.
  */
-import { closeSync, constants as FS, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as FS, existsSync, openSync, readFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import { access, appendFile, copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import { Command } from 'commander';
+import { findOnPath } from '../config/load.ts';
 import { GO_ENV, PINS, type ToolPin } from './tool-versions.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -98,19 +99,6 @@ export function terraformPlatform(platform = process.platform, arch = process.ar
 }
 
 /** First executable `name` on PATH, or undefined. */
-export function onPath(name: string, envPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of envPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      const st = statSync(p);
-      if (st.isFile() && (st.mode & 0o111) !== 0) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 function pin(name: string): ToolPin {
   const p = PINS.find((x) => x.name === name);
@@ -121,7 +109,7 @@ function pin(name: string): ToolPin {
 export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}): ToolPaths {
   const cacheDir = opts.cacheDir ?? DEFAULTS.cacheDir;
   const toolsDir = path.join(cacheDir, 'tools');
-  const terraform = onPath('terraform');
+  const terraform = findOnPath('terraform', process.env.PATH ?? '');
   const providers: Record<string, string> = {};
   for (const p of PINS) if (p.provider) providers[p.provider.type] = toolBin(p, cacheDir);
   return {
