@@ -2,22 +2,23 @@
 /**
  * `npm run deploy [-- --stacks edge,app] [--config FILE] [--version V]`
  *
- * `cdktf deploy` of the edge and app stacks to the cluster the environment points at
+ * Deploys the edge and app stacks to the cluster the environment points at
  * (NOMAD_ADDR, CONSUL_HTTP_ADDR, NOMAD_TOKEN, CONSUL_HTTP_TOKEN). With no NOMAD_ADDR and a
  * local cluster up (`npm run cluster -- up`), it targets that cluster with
  * examples/local.yaml, reads its Consul token from the cluster's token file, and keeps the
- * Terraform state in the cluster's state dir. Providers come from the local mirror built
- * by `npm run tools` (TF_CLI_CONFIG_FILE), so nothing is downloaded.
+ * Terraform state in the cluster's state dir. Each stack goes through `cdktf deploy` when its
+ * providers are in the local mirror built by `npm run tools` (TF_CLI_CONFIG_FILE, nothing is
+ * downloaded), else through the Nomad/Consul APIs (see `stackEngine`, README "Terraform providers").
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { $ } from 'zx';
 import { clusterEnv, clusterState, type ClusterOptions } from './cluster.ts';
-import { applyStackViaApi } from './nomad-api-deploy.ts';
-import { toolPaths } from './tools.ts';
+import { applyStackViaApi, type ApiTarget } from './nomad-api-deploy.ts';
+import { toolPaths, type ToolPaths } from './tools.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -53,9 +54,9 @@ export interface DeployOptions {
   /**
    * `cdktf`: `cdktf deploy` with the providers from the local mirror. `nomad-api`: apply the
    * same synthesized stacks through the Nomad/Consul APIs (scripts/nomad-api-deploy.ts).
-   * @default - `cdktf` when both provider binaries are built, else `nomad-api`
+   * @default - per stack: `cdktf` where its providers are built (`stackEngine`), else `nomad-api`
    */
-  readonly engine?: 'cdktf' | 'nomad-api';
+  readonly engine?: Engine;
 }
 
 export interface DeployTarget {
@@ -77,6 +78,7 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
     TF_CLI_CONFIG_FILE: tools.terraformrc,
     TERRAFORM_BINARY_NAME: tools.engine.bin,
     TF_IN_AUTOMATION: '1',
+    ...standInEnv(tools.providers, base),
     // raw_exec commands given as bare names (traefik, node) are looked up on PATH at synth.
     PATH: [path.dirname(tools.traefik), path.dirname(process.execPath), base.PATH].filter(Boolean).join(':'),
     ...(opts.version ? { ZERODROP_VERSION: opts.version } : {}),
@@ -108,50 +110,107 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
   };
 }
 
-/** `cdktf` when the pinned providers are in the mirror, else `nomad-api`. */
-export function defaultEngine(): 'cdktf' | 'nomad-api' {
-  const tools = toolPaths();
-  return [tools.terraformrc, tools.engine.bin, ...Object.values(tools.providers)].every((f) => existsSync(f)) ? 'cdktf' : 'nomad-api';
+export type Engine = 'cdktf' | 'nomad-api';
+
+/** Which engine applies a stack, and why. */
+export interface StackEngine {
+  readonly stack: string;
+  readonly engine: Engine;
+  readonly why: string;
 }
 
-/** Deploys the stacks, in order; resolves with the CLI output when quiet. */
-export async function deploy(opts: DeployOptions = {}): Promise<{ target: DeployTarget; output: string }> {
+/** The part of a synthesized cdk.tf.json the engine choice reads. */
+export interface StackJson {
+  readonly terraform?: { readonly required_providers?: Record<string, { readonly version?: string }> };
+  readonly resource?: Record<string, unknown>;
+}
+
+/**
+ * `cdktf` when every provider the stack requires is built, at the version it requires, with every
+ * resource type the stack uses; otherwise `nomad-api`, with the first reason it cannot be `cdktf`.
+ * Pure: reads the synthesized stack and the provider builds only.
+ */
+export function stackEngine(stack: string, tf: StackJson, providers: ToolPaths['providers']): StackEngine {
+  for (const [type, req] of Object.entries(tf.terraform?.required_providers ?? {})) {
+    const p = providers[type];
+    if (!p?.built) return { stack, engine: 'nomad-api', why: `provider hashicorp/${type} ${req.version ?? ''} is not built here (README "Terraform providers")` };
+    if (req.version !== p.info.version) return { stack, engine: 'nomad-api', why: `the stack requires hashicorp/${type} ${req.version}, the built one is ${p.info.version}` };
+    const missing = Object.keys(tf.resource ?? {}).filter((r) => p.info.lacks?.includes(r));
+    if (missing.length) return { stack, engine: 'nomad-api', why: `hashicorp/${type} ${p.info.version} has no ${missing.join(', ')}` };
+  }
+  const used = Object.entries(tf.terraform?.required_providers ?? {}).map(([type]) => {
+    const info = providers[type]!.info;
+    return `hashicorp/${type} ${info.version}${info.standInFor ? ` (stand-in for ${info.standInFor})` : ''}`;
+  });
+  return { stack, engine: 'cdktf', why: used.join(', ') || 'no providers' };
+}
+
+/**
+ * Env that makes the stacks require the built stand-in providers
+ * (ZERODROP_PROVIDER_<TYPE>_VERSION, see config/load.ts); a value already set wins.
+ */
+export function standInEnv(providers: ToolPaths['providers'], base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [type, p] of Object.entries(providers)) {
+    const key = `ZERODROP_PROVIDER_${type.toUpperCase()}_VERSION`;
+    if (p.built && p.info.standInFor && !base[key]) env[key] = p.info.version;
+  }
+  return env;
+}
+
+/**
+ * Deploys the stacks in order. Synthesizes once, then applies each stack with `cdktf deploy
+ * --skip-synth` where it can (`stackEngine`) and through the Nomad/Consul APIs otherwise; an
+ * explicit `engine` applies every stack with that engine (and fails if cdktf cannot).
+ */
+export async function deploy(opts: DeployOptions = {}): Promise<{ target: DeployTarget; output: string; engines: StackEngine[] }> {
   const target = await deployTarget(opts);
   const stacks = [...(opts.stacks ?? DEFAULTS.stacks)];
-  const engine = opts.engine ?? defaultEngine();
-  if (engine === 'nomad-api') return deployViaApi(target, stacks, opts);
-  const args = ['deploy', ...stacks, '--auto-approve', '--skip-provider-lock', '--ignore-missing-stack-dependencies'];
-  if (!opts.quiet) console.log(`[deploy] ${stacks.join(' + ')}: ${target.description}`);
-  const started = Date.now();
-  const p = $({ cwd: REPO_ROOT, env: target.env, quiet: opts.quiet ?? false, nothrow: true, timeout: opts.timeoutMs ?? DEFAULTS.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
-  const out = await p;
-  if (out.exitCode !== 0) {
-    const tail = (out.stdout + out.stderr).trim().split('\n').slice(-40).join('\n');
-    throw new Error(`cdktf deploy ${stacks.join(' ')} failed (exit ${out.exitCode}) after ${Math.round((Date.now() - started) / 1000)} s${opts.quiet ? `:\n${tail}` : ''}`);
-  }
-  if (!opts.quiet) console.log(`[deploy] done in ${Math.round((Date.now() - started) / 1000)} s`);
-  return { target, output: out.stdout + out.stderr };
-}
-
-async function deployViaApi(target: DeployTarget, stacks: string[], opts: DeployOptions): Promise<{ target: DeployTarget; output: string }> {
   const lines: string[] = [];
   const log = (line: string) => (opts.quiet ? lines.push(line) : console.log(line));
-  log(`[deploy] ${stacks.join(' + ')}: ${target.description} (engine nomad-api: the Terraform providers are not built here — README "Terraform providers")`);
   const started = Date.now();
+  const seconds = () => Math.round((Date.now() - started) / 1000);
   const outdir = path.join(REPO_ROOT, 'cdktf.out');
-  const synth = await $({ cwd: REPO_ROOT, env: { ...target.env, CDKTF_OUTDIR: outdir }, quiet: true, nothrow: true, timeout: 120_000 })`${process.execPath} --import tsx main.ts`;
+  const synth = await $({ cwd: REPO_ROOT, env: { ...target.env, CDKTF_OUTDIR: outdir }, quiet: true, nothrow: true, timeout: 120_000, ...(opts.signal ? { signal: opts.signal } : {}) })`${process.execPath} --import tsx main.ts`;
   if (synth.exitCode !== 0) throw new Error(`synth failed (exit ${synth.exitCode}):\n${synth.stderr.trim()}`);
-  const env = target.env;
+  const providers = toolPaths().providers;
+  const engines: StackEngine[] = [];
   for (const stack of stacks) {
-    await applyStackViaApi(outdir, stack, {
-      nomadAddr: env.NOMAD_ADDR ?? 'http://127.0.0.1:4646',
-      consulAddr: env.CONSUL_HTTP_ADDR ?? 'http://127.0.0.1:8500',
-      ...(env.NOMAD_TOKEN ? { nomadToken: env.NOMAD_TOKEN } : {}),
-      ...(env.CONSUL_HTTP_TOKEN ? { consulToken: env.CONSUL_HTTP_TOKEN } : {}),
-    }, log);
+    const tf = JSON.parse(await readFile(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as StackJson;
+    const auto = stackEngine(stack, tf, providers);
+    if (opts.engine === 'cdktf' && auto.engine !== 'cdktf') throw new Error(`${stack}: cannot deploy with cdktf — ${auto.why}; leave --engine out to apply it through the APIs`);
+    const chosen: StackEngine = opts.engine === 'nomad-api' ? { stack, engine: 'nomad-api', why: 'asked for' } : auto;
+    engines.push(chosen);
+    log(`[deploy] ${stack}: ${target.description}; engine ${chosen.engine} — ${chosen.why}`);
+    if (chosen.engine === 'cdktf') await cdktfDeploy(target, stack, opts, log);
+    else await applyStackViaApi(outdir, stack, apiTarget(target.env), log);
   }
-  log(`[deploy] done in ${Math.round((Date.now() - started) / 1000)} s`);
-  return { target, output: lines.join('\n') };
+  log(`[deploy] done in ${seconds()} s`);
+  return { target, output: lines.join('\n'), engines };
+}
+
+async function cdktfDeploy(target: DeployTarget, stack: string, opts: DeployOptions, log: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  // The stacks were just synthesized with the same env; cdktf applies them as they are.
+  const args = ['deploy', stack, '--skip-synth', '--auto-approve', '--skip-provider-lock', '--ignore-missing-stack-dependencies'];
+  // Quiet (tests, verify): captured, and the tail goes into the error. Otherwise cdktf's own UI on the terminal.
+  const quiet = opts.quiet ?? false;
+  const env = quiet ? { ...target.env, TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;
+  const out = await $({ cwd: REPO_ROOT, env, quiet, nothrow: true, timeout: opts.timeoutMs ?? DEFAULTS.timeoutMs, ...(quiet ? {} : { stdio: 'inherit' as const }), ...(opts.signal ? { signal: opts.signal } : {}) })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
+  if (out.exitCode !== 0) {
+    const tail = quiet ? `:\n${(out.stdout + out.stderr).trim().split('\n').slice(-40).join('\n')}` : ' (output above)';
+    throw new Error(`cdktf deploy ${stack} failed (exit ${out.exitCode}) after ${Math.round((Date.now() - started) / 1000)} s${tail}`);
+  }
+  log(`[deploy] ${stack}: cdktf deploy done in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+function apiTarget(env: NodeJS.ProcessEnv): ApiTarget {
+  return {
+    nomadAddr: env.NOMAD_ADDR ?? 'http://127.0.0.1:4646',
+    consulAddr: env.CONSUL_HTTP_ADDR ?? 'http://127.0.0.1:8500',
+    ...(env.NOMAD_TOKEN ? { nomadToken: env.NOMAD_TOKEN } : {}),
+    ...(env.CONSUL_HTTP_TOKEN ? { consulToken: env.CONSUL_HTTP_TOKEN } : {}),
+  };
 }
 
 export async function main(argv = process.argv): Promise<number> {
@@ -159,9 +218,9 @@ export async function main(argv = process.argv): Promise<number> {
     .option('-s, --stacks <list>', 'stacks to deploy, in order', DEFAULTS.stacks.join(','))
     .option('-c, --config <file>', 'config file (env ZERODROP_CONFIG)')
     .option('-v, --version <version>', 'release to deploy for every service (env ZERODROP_VERSION)')
-    .option('-e, --engine <engine>', 'cdktf | nomad-api (default: cdktf when the providers are built)')
+    .addOption(new Option('-e, --engine <engine>', 'apply every stack with this engine (default: per stack, cdktf where its providers are built)').choices(['cdktf', 'nomad-api']))
     .parse(argv)
-    .opts<{ stacks: string; config?: string; version?: string; engine?: 'cdktf' | 'nomad-api' }>();
+    .opts<{ stacks: string; config?: string; version?: string; engine?: Engine }>();
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
   try {

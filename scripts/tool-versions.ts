@@ -11,6 +11,24 @@
  * Changing anything in a pin changes its stamp, so the next `npm run tools` rebuilds it.
  */
 
+/** A Terraform provider pin: its registry address and version, and how it differs from the binding's. */
+export interface ProviderInfo {
+  readonly namespace: string;
+  readonly type: string;
+  /** registry version, as in `required_providers` */
+  readonly version: string;
+  /**
+   * Set on a stand-in: a provider version other than the one the cdktf binding was generated from,
+   * used because the binding's version cannot be built here. The stacks then require this version
+   * instead (ZERODROP_PROVIDER_<TYPE>_VERSION), and a stack using a resource in `lacks` is not
+   * deployed with it.
+   * @default - not a stand-in
+   */
+  readonly standInFor?: string;
+  /** resource types of the binding's version this provider version does not have @default [] */
+  readonly lacks?: readonly string[];
+}
+
 /** How a tool is used, which decides how its build is checked and where it is laid out. */
 export type ToolKind = 'server' | 'engine' | 'provider';
 
@@ -40,8 +58,15 @@ export interface ToolPin {
   /** arguments that print the version; the output must contain `versionMatch` */
   readonly versionArgs?: readonly string[];
   readonly versionMatch?: string;
+  /**
+   * For a module the proxy serves only as a zip (its `.mod` and its sumdb entry are refused, so
+   * `go get` cannot fetch it): `npm run tools` downloads the zip from GOPROXY, checks this sha256,
+   * unpacks it beside the wrapper module and points a `replace` at it.
+   * @default - fetched by `go get` like any module
+   */
+  readonly moduleZip?: { readonly module: string; readonly version: string; readonly sha256: string };
   /** for providers: where the binary goes in the filesystem mirror */
-  readonly provider?: { readonly namespace: string; readonly type: string; readonly version: string };
+  readonly provider?: ProviderInfo;
   /**
    * Set when the pin cannot be built from what the module proxy serves; `npm run tools` reports
    * it and carries on with the rest.
@@ -156,6 +181,39 @@ function providerPin(type: string, version: string, binding: string): ToolPin {
 export const PROVIDER_NOMAD = providerPin('nomad', '2.5.2', '@cdktf/provider-nomad 10.0.3');
 export const PROVIDER_CONSUL = providerPin('consul', '2.22.1', '@cdktf/provider-consul 10.1.2');
 
+/**
+ * The newest terraform-provider-nomad the module proxy serves, as a stand-in for 2.5.2 so the app
+ * stack goes through real Terraform here. Checked on 2026-11-23: its `nomad_job` has every
+ * argument the app stack sets (jobspec, json, detach, purge_on_destroy, timeouts) and a job it
+ * registered read back from Nomad with every field the builder set (test/e2e/cdktf-deploy.test.ts).
+ * It predates `nomad_variable` (provider 2.0), so the edge stack cannot use it.
+ * The proxy serves its .zip and .info but refuses its .mod and the sumdb has no entry, hence
+ * `moduleZip` with a pinned sha256 (of the zip as served on 2026-11-23).
+ */
+export const PROVIDER_NOMAD_STANDIN: ToolPin = {
+  name: 'terraform-provider-nomad',
+  kind: 'provider',
+  version: 'v1.4.20',
+  pkg: 'github.com/hashicorp/terraform-provider-nomad',
+  get: ['github.com/hashicorp/terraform-provider-nomad@v1.4.20'],
+  moduleZip: { module: 'github.com/hashicorp/terraform-provider-nomad', version: 'v1.4.20', sha256: 'fc25d87eed4623469ac8464d477040796ea2ceae79a8a9333b4ab2656d3e1662' },
+  // the provider's own exclude/replace lines (go.mod at v1.4.20)
+  directives: [
+    'exclude (',
+    '\tgithub.com/Sirupsen/logrus v1.1.0',
+    '\tgithub.com/Sirupsen/logrus v1.1.1',
+    '\tgithub.com/Sirupsen/logrus v1.2.0',
+    '\tgithub.com/Sirupsen/logrus v1.3.0',
+    '\tgithub.com/Sirupsen/logrus v1.4.0',
+    '\tgithub.com/Sirupsen/logrus v1.4.1',
+    ')',
+    'replace github.com/spf13/afero => github.com/spf13/afero v1.2.2',
+  ],
+  cgo: false,
+  provider: { namespace: 'hashicorp', type: 'nomad', version: '1.4.20', standInFor: '2.5.2', lacks: ['nomad_variable'] },
+  why: 'stand-in for 2.5.2 (not served by the module proxy): applies the app stack (nomad_job) through real Terraform',
+};
+
 export const TOFU: ToolPin = {
   name: 'tofu',
   kind: 'engine',
@@ -172,7 +230,7 @@ export const TOFU: ToolPin = {
 };
 
 /** Everything `npm run tools` builds, servers first (the e2e tests need them), providers last. */
-export const PINS: readonly ToolPin[] = [CONSUL, NOMAD, TRAEFIK, PROVIDER_NOMAD, PROVIDER_CONSUL, TOFU];
+export const PINS: readonly ToolPin[] = [CONSUL, NOMAD, TRAEFIK, PROVIDER_NOMAD, PROVIDER_NOMAD_STANDIN, PROVIDER_CONSUL, TOFU];
 
 /** Go environment shared by every build; the caches live outside the repo, keyed by nothing but content. */
 export const GO_ENV = {

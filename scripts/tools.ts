@@ -5,6 +5,7 @@
  * provider mirror and a Terraform CLI config that points at it. Idempotent: a tool whose binary
  * answers its version check and whose stamp matches the pin is not rebuilt.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, constants as FS, existsSync, openSync, readFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import { access, appendFile, copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,8 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import { Command } from 'commander';
+import extractZip from 'extract-zip';
 import { findOnPath } from '../config/load.ts';
-import { GO_ENV, PINS, type ToolPin } from './tool-versions.ts';
+import { GO_ENV, PINS, type ProviderInfo, type ToolPin } from './tool-versions.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults (env overrides)
@@ -25,6 +27,8 @@ export const DEFAULTS = {
   failTailLines:   30,
   /** a version command that hangs is a broken binary */
   versionCheckMs:  20_000,
+  /** one module zip download (moduleZip pins) */
+  zipDownloadMs:   120_000,
   /** registries the provider mirror answers for (Terraform, then OpenTofu) */
   registries:      ['registry.terraform.io', 'registry.opentofu.org'] as const,
 } as const;
@@ -54,8 +58,16 @@ export interface ToolPaths {
   terraformrc: string;
   /** filesystem mirror root */
   mirror: string;
-  /** provider binary paths by provider type (`nomad`, `consul`) */
-  providers: Record<string, string>;
+  /** by provider type (`nomad`, `consul`): the build Terraform gets from the mirror */
+  providers: Record<string, ProviderChoice>;
+}
+
+/** The provider build Terraform uses for one type. */
+export interface ProviderChoice {
+  readonly info: ProviderInfo;
+  readonly bin: string;
+  /** false: nothing is built for this type (`info` is then the binding's own, blocked pin) */
+  readonly built: boolean;
 }
 
 export type ToolStatus = 'cached' | 'adopted' | 'built' | 'blocked' | 'skipped';
@@ -110,8 +122,15 @@ export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}): ToolPaths 
   const cacheDir = opts.cacheDir ?? DEFAULTS.cacheDir;
   const toolsDir = path.join(cacheDir, 'tools');
   const terraform = findOnPath('terraform', process.env.PATH ?? '');
-  const providers: Record<string, string> = {};
-  for (const p of PINS) if (p.provider) providers[p.provider.type] = toolBin(p, cacheDir);
+  // The binding's own version when it is built, else the first built stand-in, else the (unbuilt) binding's pin.
+  const providers: Record<string, ProviderChoice> = {};
+  for (const p of PINS) {
+    if (!p.provider) continue;
+    const bin = toolBin(p, cacheDir);
+    const built = existsSync(bin);
+    const have = providers[p.provider.type];
+    if (!have || (!have.built && built)) providers[p.provider.type] = { info: p.provider, bin, built };
+  }
   return {
     cacheDir,
     toolsDir,
@@ -134,7 +153,7 @@ export function mirrorBinPath(mirror: string, registry: string, p: NonNullable<T
 
 /** The CLI config: pinned providers come from the mirror only, and nothing else is fetched for them. */
 export function terraformrcText(mirror: string, pins: readonly ToolPin[] = PINS): string {
-  const sources = pins.flatMap((p) => (p.provider ? DEFAULTS.registries.map((r) => `${r}/${p.provider!.namespace}/${p.provider!.type}`) : []));
+  const sources = [...new Set(pins.flatMap((p) => (p.provider ? DEFAULTS.registries.map((r) => `${r}/${p.provider!.namespace}/${p.provider!.type}`) : [])))];
   const list = sources.map((s) => `      ${JSON.stringify(s)},`).join('\n');
   return [
     '# written by `npm run tools`: providers pinned in scripts/tool-versions.ts, from the local mirror only',
@@ -157,8 +176,18 @@ export function terraformrcText(mirror: string, pins: readonly ToolPin[] = PINS)
 
 /** What the stamp records: every input of the build, so changing a pin rebuilds it. */
 export function stampOf(p: ToolPin, goVersion: string): string {
-  const { name, version, pkg, get, directives, goSum, cgo, ldflags } = p;
-  return JSON.stringify({ name, version, pkg, get, directives, goSum: goSum ?? [], cgo, ldflags: ldflags ?? [], go: goVersion }, null, 2) + '\n';
+  const { name, version, pkg, get, directives, goSum, moduleZip, cgo, ldflags } = p;
+  return JSON.stringify({ name, version, pkg, get, directives, goSum: goSum ?? [], ...(moduleZip ? { moduleZip } : {}), cgo, ldflags: ldflags ?? [], go: goVersion }, null, 2) + '\n';
+}
+
+/** Module path as the proxy protocol spells it: every upper-case letter becomes `!` + lower case. */
+export function escapeModulePath(module: string): string {
+  return module.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`);
+}
+
+/** The first proxy URL of a GOPROXY list (`direct` and `off` are not proxies). */
+export function firstProxy(goproxy: string): string | undefined {
+  return goproxy.split(/[,|]/).map((s) => s.trim()).find((s) => /^https?:\/\//.test(s) || s.startsWith('file://'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +244,38 @@ async function step(p: ToolPin, logFile: string, name: string, run: (stdio: Stdi
   }
 }
 
+/** Downloads a moduleZip pin from the proxy, checks its sha256 and unpacks it; returns the module's directory. */
+async function fetchModuleZip(p: ToolPin, work: string, env: NodeJS.ProcessEnv, logFile: string): Promise<string> {
+  const z = p.moduleZip!;
+  const fail = async (why: string) => {
+    await appendFile(logFile, `\n### fetch module zip: ${why}\n`);
+    return new ToolBuildError(p.name, 'fetch module zip', logFile, why);
+  };
+  const goproxy = (await $({ quiet: true, env })`go env GOPROXY`).stdout.trim();
+  const proxy = firstProxy(goproxy);
+  if (!proxy) throw await fail(`GOPROXY=${goproxy} names no proxy to fetch ${z.module}@${z.version} from — set GOPROXY=https://proxy.golang.org`);
+  const url = `${proxy.replace(/\/$/, '')}/${escapeModulePath(z.module)}/@v/${z.version}.zip`;
+  await appendFile(logFile, `\n### fetch module zip ${url} (${new Date().toISOString()})\n`);
+  let bytes: Buffer;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(DEFAULTS.zipDownloadMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200).trim()}`);
+    bytes = Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    throw await fail(`GET ${url}: ${(err as Error).message}`);
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== z.sha256) throw await fail(`${url}: sha256 ${sha256}, pinned ${z.sha256} — the proxy serves other bytes than were checked; do not build it`);
+  const zipFile = path.join(work, `${p.name}-${z.version}.zip`);
+  const src = path.join(work, 'src');
+  await writeFile(zipFile, bytes);
+  await rm(src, { recursive: true, force: true });
+  await extractZip(zipFile, { dir: src });
+  await appendFile(logFile, `sha256 ${sha256} ok, unpacked to ${src}\n`);
+  // Module zips hold one top directory, `<module>@<version>/`.
+  return path.join(src, `${z.module}@${z.version}`);
+}
+
 async function goVersion(): Promise<string> {
   return (await $({ quiet: true, env: { ...process.env, ...GO_ENV } })`go env GOVERSION`).stdout.trim();
 }
@@ -263,7 +324,9 @@ export async function buildTool(p: ToolPin, paths: ToolPaths, opts: { force?: bo
   await rm(path.join(work, 'go.mod'), { force: true });
   await rm(path.join(work, 'go.sum'), { force: true });
   await step(p, logFile, 'go mod init', (io) => sh(io)`go mod init ${'local/' + p.name}`);
-  if (p.directives.length) await appendFile(path.join(work, 'go.mod'), '\n' + p.directives.join('\n') + '\n');
+  const directives = [...p.directives];
+  if (p.moduleZip) directives.push(`replace ${p.moduleZip.module} => ${await fetchModuleZip(p, work, env, logFile)}`);
+  if (directives.length) await appendFile(path.join(work, 'go.mod'), '\n' + directives.join('\n') + '\n');
   if (p.goSum?.length) await writeFile(path.join(work, 'go.sum'), p.goSum.join('\n') + '\n');
   await step(p, logFile, 'go get -tool', (io) => sh(io)`go get -tool ${p.get}`);
   const ldflags = p.ldflags?.length ? ['-ldflags', p.ldflags.join(' ')] : [];
@@ -367,7 +430,10 @@ export async function main(argv = process.argv): Promise<number> {
     console.log(`\n[tools] done in ${((Date.now() - started) / 1000).toFixed(1)}s; engine ${res.engine.kind} (${res.engine.bin})`);
     console.log(`[tools] export TF_CLI_CONFIG_FILE=${res.terraformrc}`);
     const blocked = res.results.filter((r) => r.status === 'blocked');
-    if (blocked.length) console.warn(`[tools] WARNING: not built (see tool-versions.ts): ${blocked.map((r) => r.name).join(', ')}`);
+    if (blocked.length) console.warn(`[tools] WARNING: not built (see tool-versions.ts): ${blocked.map((r) => `${r.name} ${r.version}`).join(', ')}`);
+    for (const [type, p] of Object.entries(res.providers)) {
+      if (p.built && p.info.standInFor) console.warn(`[tools] hashicorp/${type}: using stand-in ${p.info.version} for ${p.info.standInFor} (it has no ${p.info.lacks?.join(', ') || '—'})`);
+    }
     return 0;
   } catch (err) {
     if (err instanceof ToolBuildError) {
