@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -269,7 +269,7 @@ export function ownedPid(pidFile: string, bin: string, config: string): number |
   return argv[0] === bin && argv.includes(config) ? pid : undefined;
 }
 
-/** Pids whose command line or environment mentions `dir` (Nomad executors, logmons and tasks of this cluster). */
+/** Pids whose command line, environment or open files mention `dir` (Nomad executors, logmons and tasks of this cluster). */
 export function pidsReferencing(dir: string, exclude: readonly number[] = []): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
@@ -277,9 +277,26 @@ export function pidsReferencing(dir: string, exclude: readonly number[] = []): n
     if (!Number.isInteger(pid) || pid === process.pid || exclude.includes(pid)) continue;
     const cmd = readProc(pid, 'cmdline');
     const env = readProc(pid, 'environ');
-    if (((cmd && cmd.includes(dir)) || (env && env.includes(dir))) && pidAlive(pid)) out.push(pid);
+    if (((cmd && cmd.includes(dir)) || (env && env.includes(dir)) || opensUnder(pid, dir)) && pidAlive(pid)) out.push(pid);
   }
   return out;
+}
+
+/** Has the process a file open under `dir`? (`nomad logmon` carries the data dir in neither argv nor env, only in its log fds.) */
+function opensUnder(pid: number, dir: string): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false; // gone, or not ours to look at
+  }
+  return fds.some((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(dir + '/');
+    } catch {
+      return false;
+    }
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -542,7 +559,7 @@ export async function clusterDown(opts: ClusterOptions = {}): Promise<{ stopped:
     await stopPids([nomadPid]);
     stopped.push(`nomad (pid ${nomadPid})`);
   }
-  // Executors, logmons and task processes carry the data dir in argv or env (NOMAD_ALLOC_DIR);
+  // Executors and task processes carry the data dir in argv or env (NOMAD_ALLOC_DIR), logmons hold log files under it;
   // nothing else on the machine does, so this sweeps exactly this cluster's leftovers.
   const leftovers = existsSync(l.nomad.dataDir) ? pidsReferencing(l.nomad.dataDir) : [];
   if (leftovers.length) {

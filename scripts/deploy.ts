@@ -64,6 +64,11 @@ export interface DeployTarget {
   readonly config: string;
   /** The child's env: addresses, tokens, engine and provider mirror. */
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * Synth output. A local cluster keeps its own beside its state: Terraform's working dirs
+   * (`.terraform`) remember the backend, so two clusters sharing one would need re-init.
+   */
+  readonly outdir: string;
   readonly description: string;
 }
 
@@ -85,7 +90,7 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
   };
   if (base.NOMAD_ADDR && !opts.cluster) {
     const config = opts.config || base.ZERODROP_CONFIG || DEFAULTS.config;
-    return { kind: 'env', config, env: { ...env, ZERODROP_CONFIG: config }, description: `${config} → ${base.NOMAD_ADDR} (from NOMAD_ADDR)` };
+    return { kind: 'env', config, env: { ...env, ZERODROP_CONFIG: config }, outdir: path.join(REPO_ROOT, 'cdktf.out'), description: `${config} → ${base.NOMAD_ADDR} (from NOMAD_ADDR)` };
   }
   const local = clusterState(opts.cluster ?? {});
   if (!local.consulPid || !local.nomadPid) {
@@ -106,6 +111,7 @@ export async function deployTarget(opts: DeployOptions = {}): Promise<DeployTarg
       ZERODROP_CONFIG: config,
       ZERODROP_TF_STATE_DIR: stateDir,
     },
+    outdir: path.join(c.stateDir, 'cdktf.out'),
     description: `${path.relative(process.cwd(), config) || config} → local cluster ${c.nomadAddr}`,
   };
 }
@@ -170,7 +176,7 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
   const log = (line: string) => (opts.quiet ? lines.push(line) : console.log(line));
   const started = Date.now();
   const seconds = () => Math.round((Date.now() - started) / 1000);
-  const outdir = path.join(REPO_ROOT, 'cdktf.out');
+  const outdir = target.outdir;
   const synth = await $({ cwd: REPO_ROOT, env: { ...target.env, CDKTF_OUTDIR: outdir }, quiet: true, nothrow: true, timeout: 120_000, ...(opts.signal ? { signal: opts.signal } : {}) })`${process.execPath} --import tsx main.ts`;
   if (synth.exitCode !== 0) throw new Error(`synth failed (exit ${synth.exitCode}):\n${synth.stderr.trim()}`);
   const providers = toolPaths().providers;
@@ -192,7 +198,7 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
 async function cdktfDeploy(target: DeployTarget, stack: string, opts: DeployOptions, log: (line: string) => void): Promise<void> {
   const started = Date.now();
   // The stacks were just synthesized with the same env; cdktf applies them as they are.
-  const args = ['deploy', stack, '--skip-synth', '--auto-approve', '--skip-provider-lock', '--ignore-missing-stack-dependencies'];
+  const args = ['deploy', stack, '--skip-synth', '--output', target.outdir, '--auto-approve', '--skip-provider-lock', '--ignore-missing-stack-dependencies'];
   // Quiet (tests, verify): captured, and the tail goes into the error. Otherwise cdktf's own UI on the terminal.
   const quiet = opts.quiet ?? false;
   const env = quiet ? { ...target.env, TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -14,7 +14,7 @@ const tools = toolPaths();
 const missing = [tools.consul, tools.nomad].filter((b) => !existsSync(b));
 if (missing.length) console.warn(`skipping cluster e2e: ${missing.join(', ')} not built — run \`npm run tools\` first`);
 
-/** Every live process whose argv or env mentions the state dir (agents, executors, tasks). */
+/** Every live process whose argv, env or open files mention the state dir (agents, executors, logmons, tasks). */
 function processesOf(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync('/proc')) {
@@ -24,7 +24,15 @@ function processesOf(dir: string): string[] {
       if (/\) [ZX] /.test(stat)) continue;
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
       const env = readFileSync(`/proc/${name}/environ`, 'utf8');
-      if (cmd.includes(dir) || env.includes(dir)) out.push(`${name}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
+      // `nomad logmon` mentions the dir nowhere but in its open log files (which outlive the dir as "(deleted)").
+      const files = readdirSync(`/proc/${name}/fd`).map((fd) => {
+        try {
+          return readlinkSync(`/proc/${name}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+      if (cmd.includes(dir) || env.includes(dir) || files.some((f) => f.startsWith(dir))) out.push(`${name}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
     } catch {
       // exited while we looked
     }
@@ -125,12 +133,19 @@ describe.skipIf(missing.length > 0)('cluster', () => {
         TaskGroups: [{ Name: 'g', Count: 1, Tasks: [{ Name: 't', Driver: 'raw_exec', Config: { command: '/bin/sleep', args: ['600'] } }] }],
       },
     };
+    const runningAllocs = async (n: number) => {
+      for (let i = 0; i < 120; i++) {
+        const allocs = await api<{ ClientStatus: string }[]>(`${env.nomadAddr}/v1/job/e2e-sleep/allocations`);
+        if (allocs.body.filter((a) => a.ClientStatus !== 'pending').length >= n && allocs.body.some((a) => a.ClientStatus === 'running')) return;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
     expect((await api(`${env.nomadAddr}/v1/jobs`, { method: 'POST', body: JSON.stringify(job) })).status).toBe(200);
-    for (let i = 0; i < 120; i++) {
-      const allocs = await api<{ ClientStatus: string }[]>(`${env.nomadAddr}/v1/job/e2e-sleep/allocations`);
-      if (allocs.body.some((a) => a.ClientStatus === 'running')) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await runningAllocs(1);
+    // AND a replaced allocation, as every rollout leaves: its logmon keeps running after the task stops
+    job.Job.TaskGroups[0]!.Tasks[0]!.Config.args = ['601'];
+    expect((await api(`${env.nomadAddr}/v1/jobs`, { method: 'POST', body: JSON.stringify(job) })).status).toBe(200);
+    await runningAllocs(2);
     expect(processesOf(stateDir).length).toBeGreaterThanOrEqual(3); // consul, nomad, executor/task
     // WHEN down runs
     const first = await clusterDown(opts);

@@ -13,24 +13,12 @@ import { canaryJob, traefikJob, type NomadJob } from '../../jobs/index.ts';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { toolPaths } from '../../scripts/tools.ts';
 import { timingPlans } from '../../timing/model.ts';
+import { droppedFields } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-roundtrip'), portBase: 19700 };
 const nomad = `http://127.0.0.1:${cluster.portBase + 10}`;
 const tools = toolPaths();
 const built = [tools.consul, tools.nomad, tools.traefik].every((f) => existsSync(f));
-
-/** Paths where `intended` has a value that `actual` lacks or differs from (extra fields in `actual` are Nomad's defaults). */
-export function droppedFields(intended: unknown, actual: unknown, at = 'Job'): string[] {
-  if (Array.isArray(intended)) {
-    if (!Array.isArray(actual) || actual.length !== intended.length) return [`${at}: ${JSON.stringify(intended)} became ${JSON.stringify(actual)}`];
-    return intended.flatMap((v, i) => droppedFields(v, actual[i], `${at}[${i}]`));
-  }
-  if (intended && typeof intended === 'object') {
-    if (!actual || typeof actual !== 'object') return [`${at}: missing`];
-    return Object.entries(intended).flatMap(([k, v]) => (k in (actual as object) ? droppedFields(v, (actual as Record<string, unknown>)[k], `${at}.${k}`) : [`${at}.${k}: dropped`]));
-  }
-  return intended === actual ? [] : [`${at}: ${JSON.stringify(intended)} became ${JSON.stringify(actual)}`];
-}
 
 async function post(p: string, body: unknown) {
   const res = await fetch(`${nomad}${p}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });

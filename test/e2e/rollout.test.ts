@@ -15,20 +15,12 @@ import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { deploy } from '../../scripts/deploy.ts';
 import { toolPaths } from '../../scripts/tools.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';
+import { phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-rollout'), portBase: 19300 };
 const tools = toolPaths();
 const built = [tools.consul, tools.nomad, tools.traefik].every((f) => existsSync(f));
 const reports = path.join(process.cwd(), 'reports', 'e2e');
-const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    console.log(`[e2e] ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-};
-
 const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
   url: 'http://127.0.0.1:18080/',
   host: 'web.localhost',

@@ -65,6 +65,13 @@ describe('AppStack', () => {
     expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: '/tmp/zd-state/terraform.app.tfstate' } });
   });
 
+  test('requires the provider version the binding was generated from, or cluster.providers.nomad', () => {
+    expect(app.terraform.required_providers.nomad).toEqual({ source: 'nomad', version: '2.5.2' });
+    const config = resolveConfig(minimalProps(), { env: { ...NO_ENV, ZERODROP_PROVIDER_NOMAD_VERSION: '1.4.20' } });
+    const stack = new AppStack(Testing.app(), 'app', { config, plans: timingPlans(config) });
+    expect(JSON.parse(Testing.synth(stack)).terraform.required_providers.nomad).toEqual({ source: 'nomad', version: '1.4.20' });
+  });
+
   test('keeps state in Consul KV with locking when asked, without a token in the config', () => {
     const props = { ...minimalProps(), cluster: { ...minimalProps().cluster, state: { backend: 'consul' as const, path: 'zd/tf' } } };
     expect(synth(props).app.terraform.backend).toEqual({ consul: { address: '127.0.0.1:8500', scheme: 'http', path: 'zd/tf/app', lock: true } });
