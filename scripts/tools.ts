@@ -395,9 +395,11 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<ToolPaths & 
     log(`[tools] ${p.name} ${p.version} ${r.status} in ${(r.elapsedMs / 1000).toFixed(1)}s${r.note ? ` — ${r.note}` : ''}`);
   }
   await layoutMirror(paths);
+  // Looked up again: which providers are built has changed if one was just built.
+  const after = toolPaths(opts);
   // machine-readable record of the last run, for CI logs and other scripts
-  await writeFile(path.join(paths.toolsDir, 'tools.json'), JSON.stringify({ ...paths, results }, null, 2) + '\n');
-  return { ...paths, results };
+  await writeFile(path.join(after.toolsDir, 'tools.json'), JSON.stringify({ ...after, results }, null, 2) + '\n');
+  return { ...after, results };
 }
 
 // ---------------------------------------------------------------------------------------------
