@@ -124,14 +124,16 @@ describe.skipIf(missing.length > 0)('cluster', () => {
   });
 
   test('down stops every process of the cluster, and a second down is a no-op', async () => {
-    // GIVEN a long-running raw_exec task, so there is an executor and a task process to clean up
+    // GIVEN a long-running raw_exec task that, like a draining app, takes a few seconds to stop on
+    // SIGTERM: an executor, a logmon and a task process to clean up, still busy when down starts
+    const drainingTask = (marker: string) => ({
+      Name: 't',
+      Driver: 'raw_exec',
+      KillTimeout: 10e9,
+      Config: { command: '/bin/sh', args: ['-c', `trap 'sleep 3; exit 0' TERM; while :; do sleep 1; done # ${marker}`] },
+    });
     const job = {
-      Job: {
-        ID: 'e2e-sleep',
-        Type: 'service',
-        Datacenters: ['*'],
-        TaskGroups: [{ Name: 'g', Count: 1, Tasks: [{ Name: 't', Driver: 'raw_exec', Config: { command: '/bin/sleep', args: ['600'] } }] }],
-      },
+      Job: { ID: 'e2e-sleep', Type: 'service', Datacenters: ['*'], TaskGroups: [{ Name: 'g', Count: 1, Tasks: [drainingTask('v1')] }] },
     };
     const runningAllocs = async (n: number) => {
       for (let i = 0; i < 120; i++) {
@@ -143,7 +145,7 @@ describe.skipIf(missing.length > 0)('cluster', () => {
     expect((await api(`${env.nomadAddr}/v1/jobs`, { method: 'POST', body: JSON.stringify(job) })).status).toBe(200);
     await runningAllocs(1);
     // AND a replaced allocation, as every rollout leaves: its logmon keeps running after the task stops
-    job.Job.TaskGroups[0]!.Tasks[0]!.Config.args = ['601'];
+    job.Job.TaskGroups[0]!.Tasks[0] = drainingTask('v2');
     expect((await api(`${env.nomadAddr}/v1/jobs`, { method: 'POST', body: JSON.stringify(job) })).status).toBe(200);
     await runningAllocs(2);
     expect(processesOf(stateDir).length).toBeGreaterThanOrEqual(3); // consul, nomad, executor/task
