@@ -199,9 +199,11 @@ async function cdktfDeploy(target: DeployTarget, stack: string, opts: DeployOpti
   const started = Date.now();
   // The stacks were just synthesized with the same env; cdktf applies them as they are.
   const args = ['deploy', stack, '--skip-synth', '--output', target.outdir, '--auto-approve', '--skip-provider-lock', '--ignore-missing-stack-dependencies'];
-  // Quiet (tests, verify): captured, and the tail goes into the error. Otherwise cdktf's own UI on the terminal.
+  // Quiet (tests, verify): captured, and the tail goes into the error. Otherwise cdktf's output as it comes:
+  // its own UI on a terminal, plain lines (CI=1, no colour codes) into a pipe or log file.
   const quiet = opts.quiet ?? false;
-  const env = quiet ? { ...target.env, TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;
+  const plain = quiet || !process.stdout.isTTY;
+  const env = plain ? { ...target.env, CI: '1', TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;
   const out = await $({ cwd: REPO_ROOT, env, quiet, nothrow: true, timeout: opts.timeoutMs ?? DEFAULTS.timeoutMs, ...(quiet ? {} : { stdio: 'inherit' as const }), ...(opts.signal ? { signal: opts.signal } : {}) })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
   if (out.exitCode !== 0) {
     const tail = quiet ? `:\n${(out.stdout + out.stderr).trim().split('\n').slice(-40).join('\n')}` : ' (output above)';
