@@ -125,10 +125,41 @@ export interface StackEngine {
   readonly why: string;
 }
 
-/** The part of a synthesized cdk.tf.json the engine choice reads. */
+/** The part of a synthesized cdk.tf.json the engine choice and the taint check read. */
 export interface StackJson {
-  readonly terraform?: { readonly required_providers?: Record<string, { readonly version?: string }> };
+  readonly terraform?: {
+    readonly required_providers?: Record<string, { readonly version?: string }>;
+    readonly backend?: { readonly local?: { readonly path?: string } };
+  };
   readonly resource?: Record<string, unknown>;
+}
+
+/** The part of a Terraform state (format 4) the taint check reads. */
+export interface TerraformState {
+  readonly resources?: readonly { readonly type: string; readonly name: string; readonly instances?: readonly { readonly status?: string }[] }[];
+}
+
+/**
+ * Resources Terraform would destroy and re-create on the next apply because their create failed
+ * (`status: tainted`). For a nomad_job that means a purge: every allocation stops.
+ */
+export function taintedResources(state: TerraformState): string[] {
+  return (state.resources ?? []).filter((r) => r.instances?.some((i) => i.status === 'tainted')).map((r) => `${r.type}.${r.name}`);
+}
+
+/** Refuses to apply a stack whose local state holds a tainted resource, naming the fix. */
+async function refuseTainted(outdir: string, stack: string, tf: StackJson): Promise<void> {
+  const local = tf.terraform?.backend?.local?.path;
+  if (!local) return; // remote state: Terraform's own plan shows "must be replaced"
+  const stackDir = path.join(outdir, 'stacks', stack);
+  const stateFile = path.resolve(stackDir, local);
+  if (!existsSync(stateFile)) return;
+  const tainted = taintedResources(JSON.parse(await readFile(stateFile, 'utf8')) as TerraformState);
+  if (!tainted.length) return;
+  throw new Error(
+    `${stack}: ${tainted.join(', ')} tainted in ${stateFile} (its first apply failed), so this apply would destroy and re-create it — ` +
+      `for a nomad_job a purge that stops every allocation. Keep it: (cd ${stackDir} && ${tainted.map((r) => `terraform untaint ${r}`).join(' && ')}), then deploy again.`,
+  );
 }
 
 /**
@@ -188,7 +219,10 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
     const chosen: StackEngine = opts.engine === 'nomad-api' ? { stack, engine: 'nomad-api', why: 'asked for' } : auto;
     engines.push(chosen);
     log(`[deploy] ${stack}: ${target.description}; engine ${chosen.engine} — ${chosen.why}`);
-    if (chosen.engine === 'cdktf') await cdktfDeploy(target, stack, opts, log);
+    if (chosen.engine === 'cdktf') {
+      await refuseTainted(outdir, stack, tf);
+      await cdktfDeploy(target, stack, opts, log);
+    }
     else await applyStackViaApi(outdir, stack, apiTarget(target.env), log);
   }
   log(`[deploy] done in ${seconds()} s`);

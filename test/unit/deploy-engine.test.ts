@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { standInEnv, stackEngine, type StackJson } from '../../scripts/deploy.ts';
+import { standInEnv, stackEngine, taintedResources, type StackJson } from '../../scripts/deploy.ts';
 import type { ToolPaths } from '../../scripts/tools.ts';
 import { escapeModulePath, firstProxy } from '../../scripts/tools.ts';
 import { PROVIDER_CONSUL, PROVIDER_NOMAD, PROVIDER_NOMAD_STANDIN } from '../../scripts/tool-versions.ts';
@@ -57,5 +57,18 @@ describe('module proxy helpers', () => {
     expect(firstProxy('https://proxy.golang.org,direct')).toBe('https://proxy.golang.org');
     expect(firstProxy('direct')).toBeUndefined();
     expect(firstProxy('off|https://goproxy.example')).toBe('https://goproxy.example');
+  });
+});
+
+describe('taintedResources()', () => {
+  test('names the resources whose create failed, and nothing else', () => {
+    const state = {
+      resources: [
+        { type: 'nomad_job', name: 'job-web', instances: [{ status: 'tainted' }] },
+        { type: 'nomad_job', name: 'job-api', instances: [{}] },
+      ],
+    };
+    expect(taintedResources(state)).toEqual(['nomad_job.job-web']);
+    expect(taintedResources({})).toEqual([]);
   });
 });
