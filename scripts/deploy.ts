@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { $ } from 'zx';
 import { clusterEnv, clusterState, type ClusterOptions } from './cluster.ts';
-import { applyStackViaApi, type ApiTarget } from './nomad-api-deploy.ts';
+import { applyStackViaApi, type CdkTfJson } from './nomad-api-deploy.ts';
 import { toolPaths, type ToolPaths } from './tools.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -125,15 +125,6 @@ export interface StackEngine {
   readonly why: string;
 }
 
-/** The part of a synthesized cdk.tf.json the engine choice and the taint check read. */
-export interface StackJson {
-  readonly terraform?: {
-    readonly required_providers?: Record<string, { readonly version?: string }>;
-    readonly backend?: { readonly local?: { readonly path?: string } };
-  };
-  readonly resource?: Record<string, unknown>;
-}
-
 /** The part of a Terraform state (format 4) the taint check reads. */
 export interface TerraformState {
   readonly resources?: readonly { readonly type: string; readonly name: string; readonly instances?: readonly { readonly status?: string }[] }[];
@@ -148,7 +139,7 @@ export function taintedResources(state: TerraformState): string[] {
 }
 
 /** Refuses to apply a stack whose local state holds a tainted resource, naming the fix. */
-async function refuseTainted(outdir: string, stack: string, tf: StackJson): Promise<void> {
+async function refuseTainted(outdir: string, stack: string, tf: CdkTfJson): Promise<void> {
   const local = tf.terraform?.backend?.local?.path;
   if (!local) return; // remote state: Terraform's own plan shows "must be replaced"
   const stackDir = path.join(outdir, 'stacks', stack);
@@ -167,7 +158,7 @@ async function refuseTainted(outdir: string, stack: string, tf: StackJson): Prom
  * resource type the stack uses; otherwise `nomad-api`, with the first reason it cannot be `cdktf`.
  * Pure: reads the synthesized stack and the provider builds only.
  */
-export function stackEngine(stack: string, tf: StackJson, providers: ToolPaths['providers']): StackEngine {
+export function stackEngine(stack: string, tf: CdkTfJson, providers: ToolPaths['providers']): StackEngine {
   for (const [type, req] of Object.entries(tf.terraform?.required_providers ?? {})) {
     const p = providers[type];
     if (!p?.built) return { stack, engine: 'nomad-api', why: `provider hashicorp/${type} ${req.version ?? ''} is not built here (README "Terraform providers")` };
@@ -213,7 +204,7 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
   const providers = toolPaths().providers;
   const engines: StackEngine[] = [];
   for (const stack of stacks) {
-    const tf = JSON.parse(await readFile(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as StackJson;
+    const tf = JSON.parse(await readFile(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as CdkTfJson;
     const auto = stackEngine(stack, tf, providers);
     if (opts.engine === 'cdktf' && auto.engine !== 'cdktf') throw new Error(`${stack}: cannot deploy with cdktf — ${auto.why}; leave --engine out to apply it through the APIs`);
     const chosen: StackEngine = opts.engine === 'nomad-api' ? { stack, engine: 'nomad-api', why: 'asked for' } : auto;
@@ -222,8 +213,9 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
     if (chosen.engine === 'cdktf') {
       await refuseTainted(outdir, stack, tf);
       await cdktfDeploy(target, stack, opts, log);
+    } else {
+      await applyStackViaApi(stack, tf, { nomadToken: target.env.NOMAD_TOKEN, consulToken: target.env.CONSUL_HTTP_TOKEN }, log);
     }
-    else await applyStackViaApi(outdir, stack, apiTarget(target.env), log);
   }
   log(`[deploy] done in ${seconds()} s`);
   return { target, output: lines.join('\n'), engines };
@@ -244,15 +236,6 @@ async function cdktfDeploy(target: DeployTarget, stack: string, opts: DeployOpti
     throw new Error(`cdktf deploy ${stack} failed (exit ${out.exitCode}) after ${Math.round((Date.now() - started) / 1000)} s${tail}`);
   }
   log(`[deploy] ${stack}: cdktf deploy done in ${Math.round((Date.now() - started) / 1000)} s`);
-}
-
-function apiTarget(env: NodeJS.ProcessEnv): ApiTarget {
-  return {
-    nomadAddr: env.NOMAD_ADDR ?? 'http://127.0.0.1:4646',
-    consulAddr: env.CONSUL_HTTP_ADDR ?? 'http://127.0.0.1:8500',
-    ...(env.NOMAD_TOKEN ? { nomadToken: env.NOMAD_TOKEN } : {}),
-    ...(env.CONSUL_HTTP_TOKEN ? { consulToken: env.CONSUL_HTTP_TOKEN } : {}),
-  };
 }
 
 export async function main(argv = process.argv): Promise<number> {

@@ -1,44 +1,60 @@
 /**
  * Applies synthesized stacks straight through the Nomad and Consul HTTP APIs, for
  * machines where the Terraform providers cannot be installed (see README "Terraform
- * providers"). It reads the same cdktf.out/stacks/<stack>/cdk.tf.json that `cdktf deploy`
- * would apply and does what the providers would do with it — no second source of truth:
+ * providers"). It takes the same cdktf.out/stacks/<stack>/cdk.tf.json that `cdktf deploy`
+ * would apply — addresses from its provider blocks, tokens from the environment — and does
+ * what the providers would do with it; no second source of truth:
  *   consul_acl_policy / consul_acl_token / nomad_variable → Consul ACL + Nomad variable APIs;
  *   nomad_job (json, detach = false) → POST /v1/jobs, then wait for the deployment.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseDurationMs } from '../config/duration.ts';
 import { unescapeTerraformTemplate } from '../stacks/terraform-strings.ts';
 import { HttpError, requestJson } from './http.ts';
 import { jobVersion, watchDeployment } from './verify/nomad-watch.ts';
 
-export interface ApiTarget {
-  readonly nomadAddr: string;
+/** Tokens come from the environment, as the providers read them; never from cdk.tf.json. */
+export interface ApiTokens {
   readonly nomadToken?: string;
-  readonly consulAddr: string;
   readonly consulToken?: string;
 }
 
 const TIMEOUT_MS = 15_000;
 
-interface TfJson {
-  resource?: {
-    consul_acl_policy?: Record<string, { name: string; description?: string; rules: string }>;
-    consul_acl_token?: Record<string, { description: string; policies: string[] }>;
-    nomad_variable?: Record<string, { path: string; items: Record<string, string> }>;
-    nomad_job?: Record<string, { jobspec: string; detach?: boolean; timeouts?: { update?: string } }>;
+/** The parts of a synthesized cdk.tf.json that `npm run deploy` reads (engine choice, taint check, this engine). */
+export interface CdkTfJson {
+  readonly terraform?: {
+    readonly required_providers?: Record<string, { readonly version?: string }>;
+    readonly backend?: { readonly local?: { readonly path?: string } };
+  };
+  /** The provider blocks: the addresses the config resolved to, which this engine targets too. */
+  readonly provider?: {
+    readonly nomad?: readonly { readonly address: string }[];
+    readonly consul?: readonly { readonly address: string; readonly scheme: string }[];
+  };
+  readonly resource?: {
+    readonly consul_acl_policy?: Record<string, { name: string; description?: string; rules: string }>;
+    readonly consul_acl_token?: Record<string, { description: string; policies: string[] }>;
+    readonly nomad_variable?: Record<string, { path: string; items: Record<string, string> }>;
+    readonly nomad_job?: Record<string, { jobspec: string; detach?: boolean; timeouts?: { update?: string } }>;
   };
 }
 
-export async function applyStackViaApi(outdir: string, stack: string, t: ApiTarget, log: (s: string) => void): Promise<void> {
-  const tf = JSON.parse(await readFile(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as TfJson;
+export async function applyStackViaApi(stack: string, tf: CdkTfJson, t: ApiTokens, log: (s: string) => void): Promise<void> {
+  // The addresses Terraform would use: the stack's provider blocks (the config's, resolved at synth).
+  // Every kit stack has a nomad provider; only the edge stack has a consul one.
+  const nomadAddr = tf.provider?.nomad?.[0]?.address;
+  if (!nomadAddr) throw new Error(`${stack}: cdk.tf.json has no nomad provider block to take the Nomad address from`);
+  const consulBlock = tf.provider?.consul?.[0];
+  const consulAddr = () => {
+    if (!consulBlock) throw new Error(`${stack}: cdk.tf.json has Consul resources but no consul provider block`);
+    return `${consulBlock.scheme}://${consulBlock.address}`;
+  };
   type Method = 'GET' | 'PUT' | 'POST';
   const consul = async <T>(method: Method, p: string, body?: unknown) =>
-    (await requestJson<T>(new URL(p, t.consulAddr), { method, body, token: t.consulToken, tokenHeader: 'X-Consul-Token', timeoutMs: TIMEOUT_MS })).body;
+    (await requestJson<T>(new URL(p, consulAddr()), { method, body, token: t.consulToken, tokenHeader: 'X-Consul-Token', timeoutMs: TIMEOUT_MS })).body;
   const nomad = async <T>(method: Method, p: string, body?: unknown) =>
-    (await requestJson<T>(new URL(p, t.nomadAddr), { method, body, token: t.nomadToken, tokenHeader: 'X-Nomad-Token', timeoutMs: TIMEOUT_MS })).body;
-  const nomadClient = { address: t.nomadAddr, ...(t.nomadToken ? { token: t.nomadToken } : {}) };
+    (await requestJson<T>(new URL(p, nomadAddr), { method, body, token: t.nomadToken, tokenHeader: 'X-Nomad-Token', timeoutMs: TIMEOUT_MS })).body;
+  const nomadClient = { address: nomadAddr, ...(t.nomadToken ? { token: t.nomadToken } : {}) };
 
   const secretsByPolicy = new Map<string, string>();
   for (const policy of Object.values(tf.resource?.consul_acl_policy ?? {})) {

@@ -185,9 +185,9 @@ export function escapeModulePath(module: string): string {
   return module.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`);
 }
 
-/** The first proxy URL of a GOPROXY list (`direct` and `off` are not proxies). */
+/** The first HTTP(S) proxy of a GOPROXY list (`direct` and `off` are not proxies; `file://` ones are not fetched). */
 export function firstProxy(goproxy: string): string | undefined {
-  return goproxy.split(/[,|]/).map((s) => s.trim()).find((s) => /^https?:\/\//.test(s) || s.startsWith('file://'));
+  return goproxy.split(/[,|]/).map((s) => s.trim()).find((s) => /^https?:\/\//.test(s));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  * through the APIs; the app stack goes through Terraform:
  * v1 answers through Traefik → what Nomad holds is every field the builder set → v2 rolls out by
  * canary and is promoted → a canary that never becomes ready makes `terraform apply` fail
- * (detach = false) and Nomad reverts. Prints how long each phase took. Needs `npm run tools`.
+ * (detach = false) and Nomad reverts → a failed *first* apply taints the job, and `npm run
+ * deploy` refuses to purge it until the untaint command it names has run. Prints how long each phase took. Needs `npm run tools`.
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -13,15 +14,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { $ } from 'zx';
 import { unescapeTerraformTemplate } from '../../stacks/terraform-strings.ts';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
-import { deploy } from '../../scripts/deploy.ts';
+import { deploy, taintedResources, type TerraformState } from '../../scripts/deploy.ts';
+import type { CdkTfJson } from '../../scripts/nomad-api-deploy.ts';
 import { toolPaths } from '../../scripts/tools.ts';
 import { droppedFields, phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-cdktf'), portBase: 20100 };
 const nomad = `http://127.0.0.1:${cluster.portBase + 10}`;
 const tools = toolPaths();
+const statePath = path.join(cluster.stateDir, 'terraform', 'terraform.app.tfstate');
+const appState = async () => JSON.parse(await readFile(statePath, 'utf8')) as TerraformState;
 const built = [tools.consul, tools.nomad, tools.traefik].every((f) => existsSync(f)) && tools.providers.nomad?.built === true;
 
 interface Deployment {
@@ -70,15 +75,17 @@ describe.skipIf(!built)('cdktf deploy with real Terraform on a local cluster', (
     const { engines } = await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1' }));
     expect(engines.map((e) => [e.stack, e.engine])).toEqual([['edge', 'nomad-api'], ['app', 'cdktf']]);
     expect(engines[0]!.why).toContain('hashicorp/consul');
+    // Forcing Terraform on the edge stack stops before any apply, with the reason.
+    await expect(deploy({ cluster, quiet: true, version: 'v1', stacks: ['edge'], engine: 'cdktf' })).rejects.toThrow(/^edge: cannot deploy with cdktf — provider hashicorp\/consul .* is not built here/);
 
-    const state = JSON.parse(await readFile(path.join(cluster.stateDir, 'terraform', 'terraform.app.tfstate'), 'utf8')) as { resources: { type: string; instances: { attributes: { id: string } }[] }[] };
+    const state = JSON.parse(await readFile(statePath, 'utf8')) as { resources: { type: string; instances: { attributes: { id: string } }[] }[] };
     expect(state.resources.map((r) => [r.type, r.instances[0]?.attributes.id])).toEqual([['nomad_job', 'web']]);
 
     expect(await phase('first 200 through Traefik', () => getThroughTraefik())).toEqual({ status: 200, version: 'v1' });
 
     // What the builder meant, as Terraform received it, against what Nomad holds after the provider applied it.
-    const tf = JSON.parse(await readFile(path.join(cluster.stateDir, 'cdktf.out', 'stacks', 'app', 'cdk.tf.json'), 'utf8')) as { resource: { nomad_job: Record<string, { jobspec: string }> } };
-    const intended = (JSON.parse(unescapeTerraformTemplate(tf.resource.nomad_job['job-web']!.jobspec)) as { Job: unknown }).Job;
+    const tf = JSON.parse(await readFile(path.join(cluster.stateDir, 'cdktf.out', 'stacks', 'app', 'cdk.tf.json'), 'utf8')) as CdkTfJson;
+    const intended = (JSON.parse(unescapeTerraformTemplate(tf.resource!.nomad_job!['job-web']!.jobspec)) as { Job: unknown }).Job;
     expect(droppedFields(intended, await nomadGet('/v1/job/web'))).toEqual([]);
   });
 
@@ -100,5 +107,30 @@ describe.skipIf(!built)('cdktf deploy with real Terraform on a local cluster', (
     const job = await nomadGet<{ Meta: Record<string, string> }>('/v1/job/web');
     expect(job.Meta['zerodrop.version']).toBe('v2');
     expect(await getThroughTraefik()).toEqual({ status: 200, version: 'v2' });
+    // A failed update leaves the resource as it was: Terraform taints only a failed create.
+    expect(taintedResources(await appState())).toEqual([]);
+  });
+
+  test('a failed first apply taints the job: deploy refuses and names the untaint command, after which it updates in place', async () => {
+    // GIVEN no job and no state, so the next apply is a create
+    const del = await fetch(`${nomad}/v1/job/web?purge=true`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
+    expect(del.status).toBe(200);
+    await rm(statePath);
+    // WHEN that first apply fails (the canary-less first deployment never becomes healthy)
+    const broken = deploy({ cluster, quiet: true, version: 'v4-broken', stacks: ['app'], config: path.resolve('examples/broken-canary.yaml') });
+    await expect(phase('first apply, broken app v4', () => broken)).rejects.toThrow(/terminated with status 'failed'/);
+    // THEN Terraform has tainted the job, and a deploy refuses rather than purge and re-create it
+    expect(taintedResources(await appState())).toEqual(['nomad_job.job-web']);
+    const stackDir = path.join(cluster.stateDir, 'cdktf.out', 'stacks', 'app');
+    const refusal = deploy({ cluster, quiet: true, version: 'v5', stacks: ['app'] });
+    await expect(refusal).rejects.toThrow(`(cd ${stackDir} && terraform untaint nomad_job.job-web), then deploy again`);
+    // AND the command it names works: the next deploy updates the job in place (its version goes on)
+    const before = await nomadGet<{ Version: number }>('/v1/job/web');
+    await $({ cwd: stackDir, quiet: true, env: { ...process.env, TF_CLI_CONFIG_FILE: tools.terraformrc } })`${tools.engine.bin} untaint nomad_job.job-web`;
+    await phase('deploy app v5 after untaint', () => deploy({ cluster, quiet: true, version: 'v5', stacks: ['app'] }));
+    const after = await nomadGet<{ Version: number; Meta: Record<string, string> }>('/v1/job/web');
+    expect(after.Version).toBeGreaterThan(before.Version);
+    expect(after.Meta['zerodrop.version']).toBe('v5');
+    expect(await getThroughTraefik()).toEqual({ status: 200, version: 'v5' });
   });
 });

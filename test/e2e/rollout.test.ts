@@ -65,10 +65,13 @@ describe.skipIf(!built)('zero-drop rollouts on a real local cluster', () => {
 
   test('a canary that never becomes ready fails and auto-reverts, and every read is still served', async () => {
     const { report, exitCode } = await phase('verify broken canary', () =>
-      verify(base({ version: 'v4-broken', expect: 'failed', config: path.resolve('examples/broken-canary.yaml'), reportDir: path.join(reports, 'broken-canary') })),
+      // Through the API engine: its wait-and-fail for detach = false is tested here, Terraform's in cdktf-deploy.test.ts.
+      verify(base({ version: 'v4-broken', expect: 'failed', config: path.resolve('examples/broken-canary.yaml'), deployOptions: { cluster, quiet: true, engine: 'nomad-api' }, reportDir: path.join(reports, 'broken-canary') })),
     );
     expect(report.deployment.status).toBe('failed');
     expect(report.events.map((e) => e.kind)).toContain('reverted');
+    // the API engine waited for the deployment and failed with it, as the provider does
+    expect(report.events.find((e) => e.kind === 'deploy-cmd-exit')?.detail).toMatch(/^deployment of web failed/);
     expect(report.requests.notOk).toBe(0);
     expect(exitCode).toBe(0);
   });

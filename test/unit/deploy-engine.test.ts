@@ -1,11 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { standInEnv, stackEngine, taintedResources, type StackJson } from '../../scripts/deploy.ts';
+import { standInEnv, stackEngine, taintedResources } from '../../scripts/deploy.ts';
+import type { CdkTfJson } from '../../scripts/nomad-api-deploy.ts';
 import type { ToolPaths } from '../../scripts/tools.ts';
 import { escapeModulePath, firstProxy } from '../../scripts/tools.ts';
 import { PROVIDER_CONSUL, PROVIDER_NOMAD, PROVIDER_NOMAD_STANDIN } from '../../scripts/tool-versions.ts';
 
-const appStack: StackJson = { terraform: { required_providers: { nomad: { version: '1.4.20' } } }, resource: { nomad_job: {} } };
-const edgeStack: StackJson = {
+const appStack: CdkTfJson = { terraform: { required_providers: { nomad: { version: '1.4.20' } } }, resource: { nomad_job: {} } };
+const edgeStack: CdkTfJson = {
   terraform: { required_providers: { nomad: { version: '1.4.20' }, consul: { version: '2.22.1' } } },
   resource: { consul_acl_policy: {}, nomad_variable: {}, nomad_job: {} },
 };
