@@ -17,7 +17,8 @@ import { $ } from 'zx';
 import { clusterEnv, clusterState } from './cluster.ts';
 import { deploy, type DeployOptions } from './deploy.ts';
 import { runLoad } from './verify/load.ts';
-import { jobVersion, sleep, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
+import { jobVersion, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
+import { sleep } from './verify/sleep.ts';
 import { consoleSummary, summarize, writeReport, type Report } from './verify/report.ts';
 import type { DeployEvent } from './verify/types.ts';
 

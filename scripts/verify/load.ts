@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { ErrorKind, RequestRecord } from './types.ts';
+import { sleep } from './sleep.ts';
 
 export const DEFAULTS = {
   timeoutMs:          2000,
@@ -225,19 +226,6 @@ function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[Math.min(rank, sorted.length) - 1]!;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;

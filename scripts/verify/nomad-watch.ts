@@ -1,5 +1,6 @@
 import { HttpError, requestJson } from '../http.ts';
 import type { DeployEvent } from './types.ts';
+import { sleep } from './sleep.ts';
 
 /**
  * Follows a Nomad deployment through the HTTP API with blocking queries and turns what
@@ -180,15 +181,4 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     ...(followed ? { deploymentId: followed.ID, jobVersion: followed.JobVersion, statusDescription: followed.StatusDescription } : {}),
     events,
   };
-}
-
-/** Resolves after `ms`, or at once when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 }
