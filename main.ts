@@ -11,15 +11,19 @@ import { timingPlans } from './timing/model.ts';
 const configFile = process.env.ZERODROP_CONFIG || 'zerodrop.yaml';
 // Only the verifier's negative control sets this: it deploys a config the kit refuses.
 const unsafe = process.env.ZERODROP_UNSAFE_SKIP_TIMING_CHECKS === '1';
+// Only the tag-layout negative control sets this: one fixed name per Traefik object, the layout
+// under which a rollout that changes a Traefik setting loses its router (see traefik/service-tags.ts).
+const fixedNames = process.env.ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES === '1';
 
 try {
   const config = loadConfig(configFile);
   const plans = timingPlans(config, { unsafeSkipChecks: unsafe });
   if (unsafe) console.error(`zerodrop: WARNING timing checks skipped (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS=1): ${configFile} may drop requests`);
+  if (fixedNames) console.error('zerodrop: WARNING fixed Traefik names (ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES=1): a rollout that changes a Traefik setting drops the service');
   const app = new App({ outdir: process.env.CDKTF_OUTDIR || 'cdktf.out', stackTraces: false });
   const edge = new EdgeStack(app, 'edge', { config });
   // Deployed in this order by `cdktf deploy edge app`: the router exists before what it routes to.
-  new AppStack(app, 'app', { config, plans }).addDependency(edge);
+  new AppStack(app, 'app', { config, plans, ...(fixedNames ? { traefikNaming: 'fixed' as const } : {}) }).addDependency(edge);
   app.synth();
 } catch (err) {
   if (err instanceof ConfigError) {

@@ -52,6 +52,7 @@ const port = z.int({ error: 'must be a whole port number between 1 and 65535' })
 const name = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, { error: 'must be lowercase letters, digits and "-", starting with a letter (it names the Nomad job, Consul service and Traefik router)' });
+const hostName = z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'must be a host name such as "api.example.com"' });
 const urlPath = z.string().regex(/^\/[^\s]*$/, { error: 'must be an absolute URL path such as "/readyz"' });
 const address = z.url({ error: 'must be a URL such as "http://127.0.0.1:8500"' });
 
@@ -108,8 +109,11 @@ const service = z
         internalStatic: port.optional(),
       })
       .prefault({ ...DEFAULTS.service.ports }),
-    /** Public host name routed by Traefik. */
-    host: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'must be a host name such as "api.example.com"' }),
+    /** Public host name(s) routed by Traefik: one name or a list; resolved to a list. */
+    host: z
+      .union([hostName, z.array(hostName).min(1, { error: 'must name at least one host' })], { error: 'must be a host name such as "api.example.com", or a list of them' })
+      .transform((h) => (Array.isArray(h) ? h : [h]))
+      .refine((h) => new Set(h).size === h.length, { error: 'lists a host twice' }),
     readiness: z
       .strictObject({
         path: urlPath.prefault(DEFAULTS.service.readiness.path),

@@ -1,13 +1,15 @@
 import { toNanos } from '../config/duration.ts';
 import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 import type { TimingPlan } from '../timing/model.ts';
-import { traefikServiceTags } from '../traefik/service-tags.ts';
+import { traefikServiceTags, type TraefikNaming } from '../traefik/service-tags.ts';
 import { jobIdentity, type NomadJob, type NomadTask } from './nomad-api.ts';
 
 export interface CanaryJobProps {
   readonly service: ServiceConfig;
   readonly plan: TimingPlan;
   readonly config: Pick<ZerodropConfig, 'cluster' | 'traefik'>;
+  /** how Traefik objects in the tags are named (see `TraefikNaming`) @default 'content' */
+  readonly traefikNaming?: TraefikNaming;
 }
 
 /** The task's env contract with the app (see app/README.md). */
@@ -28,7 +30,7 @@ export function appEnv(service: ServiceConfig, plan: TimingPlan): Record<string,
  * the internal port), Traefik tags, auto-promote/auto-revert, and every duration from
  * the timing model. Returns Nomad API JSON (durations in nanoseconds).
  */
-export function canaryJob({ service, plan, config }: CanaryJobProps): NomadJob {
+export function canaryJob({ service, plan, config, traefikNaming = 'content' }: CanaryJobProps): NomadJob {
   const docker = service.driver.type === 'docker';
   const internalPort = service.ports.internalStatic !== undefined ? { Label: 'internal', Value: service.ports.internalStatic, ...(docker ? { To: service.ports.internal } : {}) } : undefined;
   return {
@@ -53,7 +55,7 @@ export function canaryJob({ service, plan, config }: CanaryJobProps): NomadJob {
             Name: service.name,
             PortLabel: 'http',
             Provider: 'consul',
-            Tags: traefikServiceTags(service, config.traefik),
+            Tags: traefikServiceTags(service, config.traefik, traefikNaming),
             Checks: [
               {
                 // Registered critical (Consul's default), so the catalog Traefik reads lists

@@ -4,17 +4,20 @@ import { Job } from '@cdktf/provider-nomad/lib/job/index.js';
 import type { ZerodropConfig } from '../config/schema.ts';
 import { canaryJob } from '../jobs/canary-job.ts';
 import type { TimingPlan } from '../timing/model.ts';
+import type { TraefikNaming } from '../traefik/service-tags.ts';
 import { nomadProvider, stateBackend } from './common.ts';
 import { escapeTerraformTemplate, terraformDuration } from './terraform-strings.ts';
 
 export interface AppStackProps {
   readonly config: ZerodropConfig;
   readonly plans: ReadonlyMap<string, TimingPlan>;
+  /** @default 'content' — 'fixed' only for the negative control (see `TraefikNaming`) */
+  readonly traefikNaming?: TraefikNaming;
 }
 
 /** One canary job per service. `detach = false`: the apply waits for the rollout and fails when it fails. */
 export class AppStack extends TerraformStack {
-  constructor(scope: Construct, id: string, { config, plans }: AppStackProps) {
+  constructor(scope: Construct, id: string, { config, plans, traefikNaming }: AppStackProps) {
     super(scope, id);
     stateBackend(this, id, config);
     nomadProvider(this, config);
@@ -23,7 +26,7 @@ export class AppStack extends TerraformStack {
       if (!plan) throw new Error(`no timing plan for service "${service.name}"`);
       const timeout = terraformDuration(plan.applyTimeoutMs);
       new Job(this, `job-${service.name}`, {
-        jobspec: escapeTerraformTemplate(JSON.stringify({ Job: canaryJob({ service, plan, config }) })),
+        jobspec: escapeTerraformTemplate(JSON.stringify({ Job: canaryJob({ service, plan, config, ...(traefikNaming ? { traefikNaming } : {}) }) })),
         json: true,
         detach: false,
         purgeOnDestroy: true,

@@ -1,43 +1,80 @@
+import { createHash } from 'node:crypto';
 import { formatDuration as d } from '../config/duration.ts';
 import type { ServiceConfig, TraefikConfig } from '../config/schema.ts';
 
-/** Names of the Traefik objects a service gets, so tests and docs can refer to them. */
-export function traefikNames(service: Pick<ServiceConfig, 'name'>) {
-  return { router: service.name, service: service.name, retry: `${service.name}-retry` };
+/**
+ * How Traefik objects in a service's Consul tags are named.
+ * - `content` (the default): each router, service and middleware is named after a hash of its own
+ *   settings. Traefik's consulCatalog builds one configuration per Consul instance and merges them;
+ *   an object defined twice with different settings is dropped (the router with it: 404 for every
+ *   request). During a rollout old and new instances coexist, so a changed setting must land under
+ *   a new name: then both definitions live side by side until the old instances are gone.
+ * - `fixed`: one name per service (`<name>`, `<name>-retry`), the layout that drops the service
+ *   whenever a rollout changes a Traefik setting. Only the negative-control tests use it.
+ */
+export type TraefikNaming = 'content' | 'fixed';
+
+export interface TraefikNames {
+  readonly router: string;
+  readonly service: string;
+  /** undefined when the retry middleware is off (`traefik.retry.attempts: 1`) */
+  readonly retry?: string;
 }
 
 /** The public router rule: the service's host, minus the probe endpoints (they are for Consul and Traefik, not the internet). */
 export function routerRule(service: Pick<ServiceConfig, 'host' | 'readiness' | 'liveness'>): string {
-  return `Host(\`${service.host}\`) && !Path(\`${service.readiness.path}\`) && !Path(\`${service.liveness.path}\`)`;
+  const hosts = service.host.map((h) => `Host(\`${h}\`)`);
+  const host = hosts.length === 1 ? hosts[0] : `(${hosts.join(' || ')})`;
+  return `${host} && !Path(\`${service.readiness.path}\`) && !Path(\`${service.liveness.path}\`)`;
+}
+
+/** 8 hex digits of sha256 over the settings: stable across synths, different when any setting differs. */
+function contentName(base: string, settings: unknown): string {
+  return `${base}-${createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 8)}`;
+}
+
+/** Every setting of the three Traefik objects a service gets, as tag suffix → value. */
+function traefikSettings(service: ServiceConfig, traefik: TraefikConfig) {
+  const retry = traefik.retry.attempts > 1 ? { attempts: String(traefik.retry.attempts), initialinterval: d(traefik.retry.initialInterval) } : undefined;
+  const healthcheck = traefik.healthCheck.enabled
+    ? {
+        path: service.readiness.path,
+        interval: d(traefik.healthCheck.interval),
+        timeout: d(traefik.healthCheck.timeout),
+        // healthcheck.port replaces the port of EVERY server of the service, so it cannot
+        // follow Nomad's per-allocation dynamic ports: only a static internal port works.
+        ...(service.ports.internalStatic !== undefined ? { port: String(service.ports.internalStatic) } : {}),
+      }
+    : undefined;
+  return { retry, healthcheck, rule: routerRule(service) };
+}
+
+/** Names of the Traefik objects a service gets (content-addressed unless `naming` is `fixed`). */
+export function traefikNames(service: ServiceConfig, traefik: TraefikConfig, naming: TraefikNaming = 'content'): TraefikNames {
+  const s = traefikSettings(service, traefik);
+  if (naming === 'fixed') return { router: service.name, service: service.name, ...(s.retry ? { retry: `${service.name}-retry` } : {}) };
+  const lb = contentName(service.name, { kind: 'service', healthcheck: s.healthcheck ?? null });
+  const retry = s.retry ? contentName(`${service.name}-retry`, { kind: 'retry', ...s.retry }) : undefined;
+  const router = contentName(service.name, { kind: 'router', rule: s.rule, service: lb, middlewares: retry ?? null });
+  return { router, service: lb, ...(retry ? { retry } : {}) };
 }
 
 /**
  * Consul service tags that make Traefik (consulCatalog) route to the service: router,
- * load-balancer health-check and retry middleware.
+ * load-balancer health-check and retry middleware. The router names no entry point: it takes
+ * Traefik's default one (`asDefault`), so renaming the entry point never orphans running instances.
  */
-export function traefikServiceTags(service: ServiceConfig, traefik: TraefikConfig): string[] {
-  const n = traefikNames(service);
+export function traefikServiceTags(service: ServiceConfig, traefik: TraefikConfig, naming: TraefikNaming = 'content'): string[] {
+  const n = traefikNames(service, traefik, naming);
+  const s = traefikSettings(service, traefik);
   const router = `traefik.http.routers.${n.router}`;
   const lb = `traefik.http.services.${n.service}.loadbalancer`;
-  const tags = [
-    'traefik.enable=true',
-    `${router}.rule=${routerRule(service)}`,
-    `${router}.entrypoints=${traefik.entryPoint.name}`,
-    `${router}.service=${n.service}`,
-  ];
-  if (traefik.retry.attempts > 1) {
+  const tags = ['traefik.enable=true', `${router}.rule=${s.rule}`, `${router}.service=${n.service}`];
+  if (naming === 'fixed') tags.push(`${router}.entrypoints=${traefik.entryPoint.name}`);
+  if (s.retry && n.retry) {
     const mw = `traefik.http.middlewares.${n.retry}.retry`;
-    tags.push(`${router}.middlewares=${n.retry}`, `${mw}.attempts=${traefik.retry.attempts}`, `${mw}.initialinterval=${d(traefik.retry.initialInterval)}`);
+    tags.push(`${router}.middlewares=${n.retry}`, `${mw}.attempts=${s.retry.attempts}`, `${mw}.initialinterval=${s.retry.initialinterval}`);
   }
-  if (traefik.healthCheck.enabled) {
-    tags.push(
-      `${lb}.healthcheck.path=${service.readiness.path}`,
-      `${lb}.healthcheck.interval=${d(traefik.healthCheck.interval)}`,
-      `${lb}.healthcheck.timeout=${d(traefik.healthCheck.timeout)}`,
-    );
-    // healthcheck.port replaces the port of EVERY server of the service, so it cannot
-    // follow Nomad's per-allocation dynamic ports: only a static internal port works.
-    if (service.ports.internalStatic !== undefined) tags.push(`${lb}.healthcheck.port=${service.ports.internalStatic}`);
-  }
+  if (s.healthcheck) tags.push(...Object.entries(s.healthcheck).map(([k, v]) => `${lb}.healthcheck.${k}=${v}`));
   return tags;
 }

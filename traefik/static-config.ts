@@ -22,6 +22,8 @@ export function traefikStaticConfig({ traefik, consulTokenExpression }: TraefikS
     entryPoints: {
       [ep.name]: {
         address: `${ep.host}:${ep.port}`,
+        // Service routers name no entry point and so take this one (and never the admin one).
+        asDefault: true,
         transport: {
           // On its own shutdown Traefik keeps serving in-flight requests this long.
           lifeCycle: { graceTimeOut: d(TRAEFIK_TIMING.graceTimeOutMs) },

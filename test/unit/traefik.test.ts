@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { resolveConfig } from '../../config/index.ts';
-import { traefikConsulPolicyRules, traefikServiceTags, traefikStaticConfig, traefikStaticYaml } from '../../traefik/index.ts';
+import { traefikConsulPolicyRules, traefikNames, traefikServiceTags, traefikStaticConfig, traefikStaticYaml } from '../../traefik/index.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const config = (traefik = {}, service = {}) => resolveConfig({ ...minimalProps(service), traefik }, { env: NO_ENV });
@@ -27,6 +27,11 @@ describe('traefikStaticConfig()', () => {
     expect(stat.providers.consulCatalog.endpoint).toEqual({ address: '127.0.0.1:8500', scheme: 'http' });
   });
 
+  test('the public entry point is the default one for routers; the admin one is not', () => {
+    expect(stat.entryPoints.web.asDefault).toBe(true);
+    expect(stat.entryPoints.admin.asDefault).toBeUndefined();
+  });
+
   test('has ping, Prometheus metrics and a JSON access log, and no API', () => {
     expect(stat.ping).toEqual({ entryPoint: 'admin' });
     expect(stat.metrics.prometheus.entryPoint).toBe('admin');
@@ -43,28 +48,108 @@ describe('traefikStaticConfig()', () => {
 });
 
 describe('traefikServiceTags()', () => {
-  test('route the host, minus the probe endpoints, through a retry middleware', () => {
-    const c = config();
-    expect(traefikServiceTags(c.services[0]!, c.traefik)).toEqual(
+  const tagsOf = (traefik = {}, service = {}, naming?: 'content' | 'fixed') => {
+    const c = config(traefik, service);
+    return traefikServiceTags(c.services[0]!, c.traefik, naming);
+  };
+  const named = (traefik = {}, service = {}) => {
+    const c = config(traefik, service);
+    return traefikNames(c.services[0]!, c.traefik);
+  };
+
+  test('route the host, minus the probe endpoints, through a retry middleware, with a health-check', () => {
+    const n = named();
+    expect(tagsOf()).toEqual(
       expect.arrayContaining([
         'traefik.enable=true',
-        'traefik.http.routers.api.rule=Host(`api.example.com`) && !Path(`/readyz`) && !Path(`/livez`)',
-        'traefik.http.routers.api.middlewares=api-retry',
-        'traefik.http.middlewares.api-retry.retry.attempts=4',
-        'traefik.http.services.api.loadbalancer.healthcheck.path=/readyz',
+        `traefik.http.routers.${n.router}.rule=Host(\`api.example.com\`) && !Path(\`/readyz\`) && !Path(\`/livez\`)`,
+        `traefik.http.routers.${n.router}.service=${n.service}`,
+        `traefik.http.routers.${n.router}.middlewares=${n.retry}`,
+        `traefik.http.middlewares.${n.retry}.retry.attempts=4`,
+        `traefik.http.services.${n.service}.loadbalancer.healthcheck.path=/readyz`,
       ]),
     );
+    expect(n.router).toMatch(/^api-[0-9a-f]{8}$/);
+    expect(n.retry).toMatch(/^api-retry-[0-9a-f]{8}$/);
+  });
+
+  test('routers name no entry point: they take the default one, so renaming it orphans nothing', () => {
+    expect(tagsOf().some((t) => t.includes('.entrypoints='))).toBe(false);
+    expect(tagsOf({}, {}, 'fixed')).toContain('traefik.http.routers.api.entrypoints=web');
   });
 
   test('health-check the routed port by default: no healthcheck.port tag to pin every server', () => {
-    const c = config();
-    expect(traefikServiceTags(c.services[0]!, c.traefik).some((t) => t.includes('healthcheck.port'))).toBe(false);
+    expect(tagsOf().some((t) => t.includes('healthcheck.port'))).toBe(false);
+    expect(tagsOf({}, { ports: { internalStatic: 9901 } }).some((t) => t.endsWith('healthcheck.port=9901'))).toBe(true);
+  });
+
+  test('several hosts: one router matching any of them', () => {
+    const n = named({}, { host: ['api.example.com', 'api2.example.com'] });
+    expect(tagsOf({}, { host: ['api.example.com', 'api2.example.com'] })).toContain(
+      `traefik.http.routers.${n.router}.rule=(Host(\`api.example.com\`) || Host(\`api2.example.com\`)) && !Path(\`/readyz\`) && !Path(\`/livez\`)`,
+    );
   });
 
   test('no retry middleware when attempts is 1, no health-check when disabled', () => {
-    const c = config({ retry: { attempts: 1 }, healthCheck: { enabled: false } });
-    const tags = traefikServiceTags(c.services[0]!, c.traefik);
+    const tags = tagsOf({ retry: { attempts: 1 }, healthCheck: { enabled: false } });
     expect(tags.filter((t) => t.includes('retry') || t.includes('healthcheck'))).toEqual([]);
+  });
+
+  test('the same settings give the same names on every synth; a new app version changes no tag', () => {
+    expect(tagsOf()).toEqual(tagsOf());
+    const c1 = config();
+    const c2 = resolveConfig({ ...minimalProps(), services: [{ ...minimalProps().services[0]!, version: 'v2' }] }, { env: NO_ENV });
+    expect(traefikServiceTags(c2.services[0]!, c2.traefik)).toEqual(traefikServiceTags(c1.services[0]!, c1.traefik));
+  });
+
+  // Traefik's consulCatalog merges one configuration per instance and drops any object two
+  // instances define differently (pkg/provider/configuration.go, Merge). This models that rule
+  // over the tags of an old and a new instance; test/e2e/traefik-changes.test.ts shows it on a real Traefik.
+  const conflicts = (a: string[], b: string[]) => {
+    const objects = (tags: string[]) => {
+      const m = new Map<string, string[]>();
+      for (const t of tags) {
+        const x = /^traefik\.http\.(routers|services|middlewares)\.([^.]+)\.(.*)$/.exec(t);
+        if (x) m.set(`${x[1]}/${x[2]}`, [...(m.get(`${x[1]}/${x[2]}`) ?? []), x[3]!].sort());
+      }
+      // a router's service with no tags of its own still exists: consulCatalog makes a plain load balancer
+      for (const t of tags) {
+        const r = /^traefik\.http\.routers\.[^.]+\.service=(.+)$/.exec(t);
+        if (r && !m.has(`services/${r[1]}`)) m.set(`services/${r[1]}`, []);
+      }
+      return m;
+    };
+    const [oa, ob] = [objects(a), objects(b)];
+    return [...oa].filter(([k, v]) => ob.has(k) && JSON.stringify(ob.get(k)) !== JSON.stringify(v)).map(([k]) => k);
+  };
+  const changes: [string, object, object][] = [
+    ['retry attempts', { retry: { attempts: 3 } }, {}],
+    ['retry initial interval', { retry: { initialInterval: '250ms' } }, {}],
+    ['health-check interval and timeout', { healthCheck: { interval: '2s', timeout: '2s' } }, {}],
+    ['health-check switched off', { healthCheck: { enabled: false } }, {}],
+    ['readiness path', {}, { readiness: { path: '/ready' } }],
+    ['a second host', {}, { host: ['api.example.com', 'api2.example.com'] }],
+    ['static internal port for the health-check', {}, { ports: { internalStatic: 9901 } }],
+  ];
+
+  test.each(changes)('a rollout that changes %s: no object is defined twice with different settings', (_, traefik, service) => {
+    expect(conflicts(tagsOf(), tagsOf(traefik, service))).toEqual([]);
+    // the changed object really is new, not silently the same
+    expect(tagsOf(traefik, service)).not.toEqual(tagsOf());
+  });
+
+  test.each(changes)('negative control, fixed names: a rollout that changes %s defines an object twice (Traefik drops it)', (_, traefik, service) => {
+    expect(conflicts(tagsOf({}, {}, 'fixed'), tagsOf(traefik, service, 'fixed'))).not.toEqual([]);
+  });
+
+  test('only what changed gets a new name: a retry change keeps the load-balancer service shared by both versions', () => {
+    const [a, b] = [named(), named({ retry: { attempts: 3 } })];
+    expect(b.service).toBe(a.service);
+    expect(b.retry).not.toBe(a.retry);
+    expect(b.router).not.toBe(a.router);
+    const [h1, h2] = [named(), named({ healthCheck: { interval: '2s' } })];
+    expect(h2.service).not.toBe(h1.service);
+    expect(h2.retry).toBe(h1.retry);
   });
 });
 
