@@ -21,9 +21,12 @@ try {
   if (unsafe) console.error(`zerodrop: WARNING timing checks skipped (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS=1): ${configFile} may drop requests`);
   if (fixedNames) console.error('zerodrop: WARNING fixed Traefik names (ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES=1): a rollout that changes a Traefik setting drops the service');
   const app = new App({ outdir: process.env.CDKTF_OUTDIR || 'cdktf.out', stackTraces: false });
-  const edge = new EdgeStack(app, 'edge', { config });
-  // Deployed in this order by `cdktf deploy edge app`: the router exists before what it routes to.
-  new AppStack(app, 'app', { config, plans, ...(fixedNames ? { traefikNaming: 'fixed' as const } : {}) }).addDependency(edge);
+  const services = new AppStack(app, 'app', { config, plans, ...(fixedNames ? { traefikNaming: 'fixed' as const } : {}) });
+  // `cdktf deploy edge app` applies the app stack first. A change of Traefik's discovery timing
+  // (its routing window) then reaches Traefik only after every running allocation was started
+  // with a drain that covers the new window, and old allocations stop under the window they
+  // were planned for. Routers live in the app's tags, so nothing in the app waits for the edge.
+  new EdgeStack(app, 'edge', { config }).addDependency(services);
   app.synth();
 } catch (err) {
   if (err instanceof ConfigError) {
