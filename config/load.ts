@@ -20,13 +20,11 @@ export interface ResolveOptions {
  * - cluster addresses left out fall back to NOMAD_ADDR / CONSUL_HTTP_ADDR, like the CLIs do;
  * - ZERODROP_TF_STATE_DIR moves local Terraform state (a disposable cluster keeps it with the cluster);
  * - ZERODROP_VERSION sets every service's version, ZERODROP_VERSION_<NAME> one service's
- *   (name upper-cased, "-" as "_"), so a pipeline deploys a new release without editing YAML;
- * - ZERODROP_PROVIDER_NOMAD_VERSION / ZERODROP_PROVIDER_CONSUL_VERSION set cluster.providers
- *   (`npm run deploy` sets them when it uses a stand-in provider build).
+ *   (name upper-cased, "-" as "_"), so a pipeline deploys a new release without editing YAML.
  */
 export function resolveConfig(props: ZerodropProps | unknown, opts: ResolveOptions = {}): ZerodropConfig {
   const env = opts.env ?? process.env;
-  const withVersions = applyProviderOverrides(applyVersionOverrides(props, env), env);
+  const withVersions = applyVersionOverrides(props, env);
   const parsed = zerodropSchema.safeParse(withVersions, { reportInput: true });
   if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap(toConfigIssues), opts.source);
   const { cluster, traefik, services, ...rest } = parsed.data;
@@ -149,19 +147,6 @@ function applyVersionOverrides(props: unknown, env: Readonly<Record<string, stri
       return version ? { ...s, version } : s;
     }),
   };
-}
-
-function applyProviderOverrides(props: unknown, env: Readonly<Record<string, string | undefined>>): unknown {
-  const overrides = Object.fromEntries(
-    (['nomad', 'consul'] as const).flatMap((type) => {
-      const v = env[`ZERODROP_PROVIDER_${type.toUpperCase()}_VERSION`];
-      return v ? [[type, v]] : [];
-    }),
-  );
-  if (!isRecord(props) || Object.keys(overrides).length === 0) return props;
-  const cluster = isRecord(props.cluster) ? props.cluster : {};
-  const providers = isRecord(cluster.providers) ? cluster.providers : {};
-  return { ...props, cluster: { ...cluster, providers: { ...providers, ...overrides } } };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

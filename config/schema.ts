@@ -200,10 +200,6 @@ const traefik = z
   })
   .prefault({});
 
-const providerVersion = z.string().regex(/^\d+\.\d+\.\d+$/, {
-  error: 'must be one exact provider version such as "2.5.2" (Terraform then installs exactly it; no ranges) — in the config or $ZERODROP_PROVIDER_<TYPE>_VERSION',
-});
-
 const state = z.discriminatedUnion(
   'backend',
   [
@@ -245,18 +241,6 @@ export const zerodropSchema = z
           })
           .prefault({}),
         state: state.prefault({ backend: 'local' }),
-        /**
-         * Terraform provider versions the stacks require, for a machine that cannot install the
-         * versions the cdktf bindings were generated from. $ZERODROP_PROVIDER_<TYPE>_VERSION overrides.
-         */
-        providers: z
-          .strictObject({
-            /** @default - 2.5.2, the version @cdktf/provider-nomad 10.0.3 was generated from */
-            nomad: providerVersion.optional(),
-            /** @default - 2.22.1, the version @cdktf/provider-consul 10.1.2 was generated from */
-            consul: providerVersion.optional(),
-          })
-          .prefault({}),
       })
       .prefault({}),
     traefik,

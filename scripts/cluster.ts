@@ -359,8 +359,10 @@ async function tail(file: string, n = DEFAULTS.logTailLines): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
+const AGENT_HINT = 'is the local cluster up? `npm run cluster -- status` checks it; the agents log into the state dir';
+
 async function getJson<T>(url: string, token?: string): Promise<T> {
-  return (await requestJson<T>(url, { token, tokenHeader: 'X-Consul-Token', timeoutMs: DEFAULTS.httpTimeoutMs })).body;
+  return (await requestJson<T>(url, { token, tokenHeader: 'X-Consul-Token', timeoutMs: DEFAULTS.httpTimeoutMs, hint: AGENT_HINT })).body;
 }
 
 interface NomadNodeStub {
@@ -618,7 +620,8 @@ export async function main(argv = process.argv): Promise<number> {
       try {
         const e = await clusterUp({ ...opts, signal: ac.signal });
         console.log(`\n  nomad   ${e.nomadAddr}\n  consul  ${e.consulAddr} (ACLs on, default deny)\n  token   ${e.consulTokenFile}\n`);
-        console.log(exportLines(e).join('\n'));
+        console.log(`\`npm run deploy\` deploys to this cluster while it runs (no exports needed; -c FILE deploys to the cluster a config names).`);
+        console.log(`For the nomad and consul CLIs:\n${exportLines(e).join('\n')}`);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -1,43 +1,69 @@
 /**
  * The one place every external program zerodrop runs is pinned: the servers (Consul, Nomad,
- * Traefik), the Terraform providers the cdktf bindings expect, and OpenTofu as the fallback
- * engine. `scripts/tools.ts` builds each pin from Go modules (no prebuilt downloads here).
+ * Traefik), the Terraform providers the cdktf bindings were generated from, and OpenTofu as the
+ * fallback engine. `scripts/tools.ts` builds each pin with Go (no prebuilt downloads).
  *
- * Build recipe per pin: a throw-away wrapper module `local/<name>` gets `directives` appended to
- * its go.mod and `goSum` to its go.sum, then `go get -tool <get…>` and
+ * Servers and OpenTofu (ModulePin): a throw-away wrapper module `local/<name>` gets `directives`
+ * appended to its go.mod and `goSum` to its go.sum, then `go get -tool <get…>` and
  * `go build -trimpath [-ldflags] -o <bin> <pkg>`. `go install mod@ver` is not an option: it
  * refuses modules whose go.mod has replace/exclude lines, and all of these have them.
+ *
+ * Providers (ProviderPin): the module proxy refuses the providers' own modules, so they are built
+ * from their tagged source archives (sha256-pinned here), with dependencies from the proxy:
+ * `go mod download`, then `go build -trimpath -o <bin> .` in the unpacked tree.
  *
  * Changing anything in a pin changes its stamp, so the next `npm run tools` rebuilds it.
  */
 
-/** A Terraform provider pin: its registry address and version, and how it differs from the binding's. */
+/** A Terraform provider's registry address and version, as in `required_providers`. */
 export interface ProviderInfo {
   readonly namespace: string;
   readonly type: string;
-  /** registry version, as in `required_providers` */
   readonly version: string;
-  /**
-   * Set on a stand-in: a provider version other than the one the cdktf binding was generated from,
-   * used because the binding's version cannot be built here. The stacks then require this version
-   * instead (ZERODROP_PROVIDER_<TYPE>_VERSION), and a stack using a resource in `lacks` is not
-   * deployed with it.
-   * @default - not a stand-in
-   */
-  readonly standInFor?: string;
-  /** resource types of the binding's version this provider version does not have @default [] */
-  readonly lacks?: readonly string[];
+}
+
+/**
+ * A provider's exact tagged source as a `git archive` tarball. The Go module proxy serves every
+ * dependency of the providers but not their own modules, so `npm run tools` builds them from these
+ * archives, found by file name in the directory ZERODROP_PROVIDER_SOURCES names.
+ */
+export interface SourceArchive {
+  /** file name: `<prefix>.tar.gz` */
+  readonly file: string;
+  /** of the .tar.gz file; checked before anything is unpacked */
+  readonly sha256: string;
+  /** the one top directory inside the archive (`git archive --prefix=<prefix>/`) */
+  readonly prefix: string;
+  /** upstream repository, to make the archive from */
+  readonly repo: string;
+  readonly tag: string;
+  /** the tag's commit (`git get-tar-commit-id` reads it back from the archive) */
+  readonly commit: string;
 }
 
 /** How a tool is used, which decides how its build is checked and where it is laid out. */
 export type ToolKind = 'server' | 'engine' | 'provider';
 
-export interface ToolPin {
+interface PinBase {
   /** binary name and cache key: `tools/<name>-<version>/<name>` */
   readonly name: string;
   readonly kind: ToolKind;
-  /** the version we claim to run (for providers: the registry version, see `provider`) */
+  /** the version we claim to run (for providers: the registry version) */
   readonly version: string;
+  /** CGO_ENABLED for the build */
+  readonly cgo: boolean;
+  /** `-ldflags` for the build @default - none */
+  readonly ldflags?: readonly string[];
+  /** arguments that print the version; the output must contain `versionMatch` */
+  readonly versionArgs?: readonly string[];
+  readonly versionMatch?: string;
+  /** why this pin, in one or two sentences */
+  readonly why: string;
+}
+
+/** A program built from Go modules through a throw-away wrapper module (servers, OpenTofu). */
+export interface ModulePin extends PinBase {
+  readonly kind: 'server' | 'engine';
   /** Go package path passed to `go build` */
   readonly pkg: string;
   /** arguments of `go get -tool` (module@version of the program and of pinned sub-modules) */
@@ -51,33 +77,18 @@ export interface ToolPin {
    * @default - none
    */
   readonly goSum?: readonly string[];
-  /** CGO_ENABLED for the build */
-  readonly cgo: boolean;
-  /** `-ldflags` for the build @default - none */
-  readonly ldflags?: readonly string[];
-  /** arguments that print the version; the output must contain `versionMatch` */
-  readonly versionArgs?: readonly string[];
-  readonly versionMatch?: string;
-  /**
-   * For a module the proxy serves only as a zip (its `.mod` and its sumdb entry are refused, so
-   * `go get` cannot fetch it): `npm run tools` downloads the zip from GOPROXY, checks this sha256,
-   * unpacks it beside the wrapper module and points a `replace` at it.
-   * @default - fetched by `go get` like any module
-   */
-  readonly moduleZip?: { readonly module: string; readonly version: string; readonly sha256: string };
-  /** for providers: where the binary goes in the filesystem mirror */
-  readonly provider?: ProviderInfo;
-  /**
-   * Set when the pin cannot be built from what the module proxy serves; `npm run tools` reports
-   * it and carries on with the rest.
-   * @default - buildable
-   */
-  readonly blocked?: string;
-  /** why this pin, in one or two sentences */
-  readonly why: string;
 }
 
-export const CONSUL: ToolPin = {
+/** A Terraform provider built from its source archive and laid out in the filesystem mirror. */
+export interface ProviderPin extends PinBase {
+  readonly kind: 'provider';
+  readonly provider: ProviderInfo;
+  readonly source: SourceArchive;
+}
+
+export type ToolPin = ModulePin | ProviderPin;
+
+export const CONSUL: ModulePin = {
   name: 'consul',
   kind: 'server',
   version: 'v1.22.6',
@@ -103,7 +114,7 @@ export const CONSUL: ToolPin = {
   why: 'latest 1.22 patch; health-gated catalog and ACLs for the Traefik token; pure Go (CGO off)',
 };
 
-export const NOMAD: ToolPin = {
+export const NOMAD: ModulePin = {
   name: 'nomad',
   kind: 'server',
   version: 'v1.11.3',
@@ -124,7 +135,7 @@ export const NOMAD: ToolPin = {
   why: 'community 1.11 line; raw_exec, canary deployments, Consul service registration with checks',
 };
 
-export const TRAEFIK: ToolPin = {
+export const TRAEFIK: ModulePin = {
   name: 'traefik',
   kind: 'server',
   version: 'v3.6.12',
@@ -150,71 +161,39 @@ export const TRAEFIK: ToolPin = {
   why: 'latest v3.6: v3.7 needs a local sub-module the proxy cannot serve; consulCatalog watch + retry semantics as in BRIEF §3',
 };
 
-/**
- * The provider repos' module paths lack /v2, so their v2.x tags are not module versions; the only
- * way in is a pseudo-version of the tag's commit, and the proxy serves pseudo-versions only when
- * it has them cached (it refuses commit lookups). None was found for 2.5.2 / 2.22.1: `@v/list`
- * is empty, `@latest` and the `v2.x[+incompatible]` names are refused, and so are the pseudo-
- * versions public go.mod files use. Set `get` to `…@v1.4.21-0.<yyyymmddhhmmss>-<commit12>` of the
- * tag's commit once it is known to resolve, and drop `blocked`.
- */
-const PROVIDER_BLOCKED =
-  'no module version of the v2 tag is served by the Go module proxy (path lacks /v2; pseudo-version of the tag commit not cached)';
-
-/** A Terraform provider pinned to the version its cdktf binding was generated from. */
-function providerPin(type: string, version: string, binding: string): ToolPin {
-  const pkg = `github.com/hashicorp/terraform-provider-${type}`;
+/** A Terraform provider pinned to one tagged source archive. */
+function providerPin(namespace: string, type: string, version: string, source: Pick<SourceArchive, 'sha256' | 'commit'>, why: string): ProviderPin {
+  const name = `terraform-provider-${type}`;
+  const prefix = `${name}-${version}`;
   return {
-    name: `terraform-provider-${type}`,
+    name,
     kind: 'provider',
     version,
-    pkg,
-    get: [`${pkg}@v${version}`],
-    directives: [],
     cgo: false,
-    provider: { namespace: 'hashicorp', type, version },
-    blocked: PROVIDER_BLOCKED,
-    why: `${binding} is generated from hashicorp/${type} ${version}`,
+    provider: { namespace, type, version },
+    source: { file: `${prefix}.tar.gz`, prefix, repo: `https://github.com/${namespace}/${name}`, tag: `v${version}`, ...source },
+    why,
   };
 }
 
-export const PROVIDER_NOMAD = providerPin('nomad', '2.5.2', '@cdktf/provider-nomad 10.0.3');
-export const PROVIDER_CONSUL = providerPin('consul', '2.22.1', '@cdktf/provider-consul 10.1.2');
+export const PROVIDER_NOMAD = providerPin(
+  'hashicorp', 'nomad', '2.5.2',
+  { sha256: 'ff0fd484cdcea49f76aeaa285810254a5754cd452638a7cd4e7a00b967eed413', commit: 'b69339f1c7d0ae15e722cce0839f0819bd7cecec' },
+  '@cdktf/provider-nomad 10.0.3 is generated from hashicorp/nomad 2.5.2',
+);
+export const PROVIDER_CONSUL = providerPin(
+  'hashicorp', 'consul', '2.22.1',
+  { sha256: '0c83d2bd66a3c134183572fa18c0684e4d3ff2ddadfd23ae8fc1b8be819f6410', commit: 'b2798b33bd40c3efe2380276a0e0ef2523990ba0' },
+  '@cdktf/provider-consul 10.1.2 is generated from hashicorp/consul 2.22.1',
+);
+/** Not used by the kit's stacks yet: for Hetzner Cloud stacks (no prebuilt cdktf binding; `cdktf get` makes one). Needs Go ≥ 1.26.4. */
+export const PROVIDER_HCLOUD = providerPin(
+  'hetznercloud', 'hcloud', '1.68.0',
+  { sha256: 'e117ba143c7183ce48518827bd01e46ae4b4b6e302e482d6b04c2b80f3758cfc', commit: '93291f4960a23079d89574ab37b025b8e69da82d' },
+  'hetznercloud/hcloud 1.68.0 for servers, networks and firewalls on Hetzner Cloud',
+);
 
-/**
- * The newest terraform-provider-nomad the module proxy serves, as a stand-in for 2.5.2 so the app
- * stack goes through real Terraform here. Checked on 2026-11-23: its `nomad_job` has every
- * argument the app stack sets (jobspec, json, detach, purge_on_destroy, timeouts) and a job it
- * registered read back from Nomad with every field the builder set (test/e2e/cdktf-deploy.test.ts).
- * It predates `nomad_variable` (provider 2.0), so the edge stack cannot use it.
- * The proxy serves its .zip and .info but refuses its .mod and the sumdb has no entry, hence
- * `moduleZip` with a pinned sha256 (of the zip as served on 2026-11-23).
- */
-export const PROVIDER_NOMAD_STANDIN: ToolPin = {
-  name: 'terraform-provider-nomad',
-  kind: 'provider',
-  version: 'v1.4.20',
-  pkg: 'github.com/hashicorp/terraform-provider-nomad',
-  get: ['github.com/hashicorp/terraform-provider-nomad@v1.4.20'],
-  moduleZip: { module: 'github.com/hashicorp/terraform-provider-nomad', version: 'v1.4.20', sha256: 'fc25d87eed4623469ac8464d477040796ea2ceae79a8a9333b4ab2656d3e1662' },
-  // the provider's own exclude/replace lines (go.mod at v1.4.20)
-  directives: [
-    'exclude (',
-    '\tgithub.com/Sirupsen/logrus v1.1.0',
-    '\tgithub.com/Sirupsen/logrus v1.1.1',
-    '\tgithub.com/Sirupsen/logrus v1.2.0',
-    '\tgithub.com/Sirupsen/logrus v1.3.0',
-    '\tgithub.com/Sirupsen/logrus v1.4.0',
-    '\tgithub.com/Sirupsen/logrus v1.4.1',
-    ')',
-    'replace github.com/spf13/afero => github.com/spf13/afero v1.2.2',
-  ],
-  cgo: false,
-  provider: { namespace: 'hashicorp', type: 'nomad', version: '1.4.20', standInFor: '2.5.2', lacks: ['nomad_variable'] },
-  why: 'stand-in for 2.5.2 (not served by the module proxy): applies the app stack (nomad_job) through real Terraform',
-};
-
-export const TOFU: ToolPin = {
+export const TOFU: ModulePin = {
   name: 'tofu',
   kind: 'engine',
   version: 'v1.12.6',
@@ -229,8 +208,8 @@ export const TOFU: ToolPin = {
   why: 'only built when no `terraform` is on PATH; cdktf drives it with TERRAFORM_BINARY_NAME=tofu',
 };
 
-/** Everything `npm run tools` builds, servers first (the e2e tests need them), providers last. */
-export const PINS: readonly ToolPin[] = [CONSUL, NOMAD, TRAEFIK, PROVIDER_NOMAD, PROVIDER_NOMAD_STANDIN, PROVIDER_CONSUL, TOFU];
+/** Everything `npm run tools` builds, servers first (the e2e tests need them), then providers, then OpenTofu where needed. */
+export const PINS: readonly ToolPin[] = [CONSUL, NOMAD, TRAEFIK, PROVIDER_NOMAD, PROVIDER_CONSUL, PROVIDER_HCLOUD, TOFU];
 
 /** Go environment shared by every build; the caches live outside the repo, keyed by nothing but content. */
 export const GO_ENV = {

@@ -1,11 +1,15 @@
 #!/usr/bin/env tsx
 /**
- * `npm run tools [-- --only consul,nomad] [--force]`: builds every pin of tool-versions.ts from Go
- * modules into `${XDG_CACHE_HOME:-~/.cache}/zerodrop/tools/<name>-<version>/`, lays out an offline
+ * `npm run tools [-- --only consul,nomad] [--force]`: builds every pin of tool-versions.ts with Go
+ * into `${XDG_CACHE_HOME:-~/.cache}/zerodrop/tools/<name>-<version>/`, lays out an offline
  * provider mirror and a Terraform CLI config that points at it. Idempotent: a tool whose binary
  * answers its version check and whose stamp matches the pin is not rebuilt.
+ *
+ * Providers are built from source archives in the directory ZERODROP_PROVIDER_SOURCES names
+ * (scripts/provider-sources.ts). Without it they are reported as not built, with how to get them,
+ * and the exit code stays 0: Terraform installs them itself where the registry is reachable.
+ * With it, an archive that is missing or does not match its pin makes the exit code 1.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, constants as FS, existsSync, openSync, readFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import { access, appendFile, copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,9 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import { Command } from 'commander';
-import extractZip from 'extract-zip';
 import { findOnPath } from '../config/load.ts';
-import { GO_ENV, PINS, type ProviderInfo, type ToolPin } from './tool-versions.ts';
+import { missingSetting, providerHelp, providerSourcesDir, readSourceArchive, PROVIDER_SOURCES_ENV } from './provider-sources.ts';
+import { GO_ENV, PINS, type ModulePin, type ProviderInfo, type ProviderPin, type ToolPin } from './tool-versions.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults (env overrides)
@@ -27,8 +31,6 @@ export const DEFAULTS = {
   failTailLines:   30,
   /** a version command that hangs is a broken binary */
   versionCheckMs:  20_000,
-  /** one module zip download (moduleZip pins) */
-  zipDownloadMs:   120_000,
   /** registries the provider mirror answers for (Terraform, then OpenTofu) */
   registries:      ['registry.terraform.io', 'registry.opentofu.org'] as const,
 } as const;
@@ -40,6 +42,11 @@ export interface ToolsOptions {
   only?: readonly string[];
   /** rebuild even when the stamp matches @default false */
   force?: boolean;
+  /**
+   * Directory of provider source archives. @default - $ZERODROP_PROVIDER_SOURCES; unset: providers
+   * without a build are reported, not built
+   */
+  providerSources?: string;
   /** print progress lines @default true */
   log?: (line: string) => void;
 }
@@ -58,19 +65,24 @@ export interface ToolPaths {
   terraformrc: string;
   /** filesystem mirror root */
   mirror: string;
-  /** by provider type (`nomad`, `consul`): the build Terraform gets from the mirror */
-  providers: Record<string, ProviderChoice>;
+  /** by provider type (`nomad`, `consul`, `hcloud`): the pinned build and whether it is in the mirror */
+  providers: Record<string, ProviderBuild>;
 }
 
-/** The provider build Terraform uses for one type. */
-export interface ProviderChoice {
+/** A pinned provider's build. */
+export interface ProviderBuild {
   readonly info: ProviderInfo;
   readonly bin: string;
-  /** false: nothing is built for this type (`info` is then the binding's own, blocked pin) */
+  /** false: not built, so Terraform installs it from the registry instead */
   readonly built: boolean;
 }
 
-export type ToolStatus = 'cached' | 'adopted' | 'built' | 'blocked' | 'skipped';
+/**
+ * `not-built`: a provider with no source archive directory set (not an error: Terraform installs
+ * it where the registry is reachable). `source-error`: the directory is set but the archive is
+ * missing or does not match its pin.
+ */
+export type ToolStatus = 'cached' | 'adopted' | 'built' | 'not-built' | 'source-error';
 export interface ToolResult {
   name: string;
   version: string;
@@ -78,6 +90,8 @@ export interface ToolResult {
   elapsedMs: number;
   log: string;
   note?: string;
+  /** for a provider that is not built: why, and how to get it (lines for the console) */
+  help?: string[];
 }
 
 /** A step of one tool's build failed; `tail` is the end of its log. */
@@ -110,8 +124,6 @@ export function terraformPlatform(platform = process.platform, arch = process.ar
   return `${platform}_${a}`;
 }
 
-/** First executable `name` on PATH, or undefined. */
-
 function pin(name: string): ToolPin {
   const p = PINS.find((x) => x.name === name);
   if (!p) throw new Error(`tool-versions.ts: no pin named '${name}'`);
@@ -122,14 +134,10 @@ export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}): ToolPaths 
   const cacheDir = opts.cacheDir ?? DEFAULTS.cacheDir;
   const toolsDir = path.join(cacheDir, 'tools');
   const terraform = findOnPath('terraform', process.env.PATH ?? '');
-  // The binding's own version when it is built, else the first built stand-in, else the (unbuilt) binding's pin.
-  const providers: Record<string, ProviderChoice> = {};
-  for (const p of PINS) {
-    if (!p.provider) continue;
+  const providers: Record<string, ProviderBuild> = {};
+  for (const p of providerPins()) {
     const bin = toolBin(p, cacheDir);
-    const built = existsSync(bin);
-    const have = providers[p.provider.type];
-    if (!have || (!have.built && built)) providers[p.provider.type] = { info: p.provider, bin, built };
+    providers[p.provider.type] = { info: p.provider, bin, built: existsSync(bin) };
   }
   return {
     cacheDir,
@@ -146,17 +154,26 @@ export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}): ToolPaths 
   };
 }
 
+export function providerPins(pins: readonly ToolPin[] = PINS): ProviderPin[] {
+  return pins.filter((p): p is ProviderPin => p.kind === 'provider');
+}
+
 /** Mirror path of a provider binary: `<mirror>/<registry>/<ns>/<type>/<ver>/<platform>/terraform-provider-<type>_v<ver>`. */
-export function mirrorBinPath(mirror: string, registry: string, p: NonNullable<ToolPin['provider']>, platform = terraformPlatform()): string {
+export function mirrorBinPath(mirror: string, registry: string, p: ProviderInfo, platform = terraformPlatform()): string {
   return path.join(mirror, registry, p.namespace, p.type, p.version, platform, `terraform-provider-${p.type}_v${p.version}`);
 }
 
-/** The CLI config: pinned providers come from the mirror only, and nothing else is fetched for them. */
-export function terraformrcText(mirror: string, pins: readonly ToolPin[] = PINS): string {
-  const sources = [...new Set(pins.flatMap((p) => (p.provider ? DEFAULTS.registries.map((r) => `${r}/${p.provider!.namespace}/${p.provider!.type}`) : [])))];
+/**
+ * The CLI config: the built providers come from the mirror only (nothing is fetched for them);
+ * any other provider, a pinned one that is not built included, Terraform installs from its registry.
+ */
+export function terraformrcText(mirror: string, built: readonly ProviderInfo[]): string {
+  const header = '# written by `npm run tools`: the providers built from scripts/tool-versions.ts come from the local mirror only';
+  if (!built.length) return [header, '# (none is built: every provider comes from its registry)', 'provider_installation {', '  direct {}', '}', ''].join('\n');
+  const sources = [...new Set(built.flatMap((p) => DEFAULTS.registries.map((r) => `${r}/${p.namespace}/${p.type}`)))];
   const list = sources.map((s) => `      ${JSON.stringify(s)},`).join('\n');
   return [
-    '# written by `npm run tools`: providers pinned in scripts/tool-versions.ts, from the local mirror only',
+    header,
     'provider_installation {',
     '  filesystem_mirror {',
     `    path    = ${JSON.stringify(mirror)}`,
@@ -176,18 +193,12 @@ export function terraformrcText(mirror: string, pins: readonly ToolPin[] = PINS)
 
 /** What the stamp records: every input of the build, so changing a pin rebuilds it. */
 export function stampOf(p: ToolPin, goVersion: string): string {
-  const { name, version, pkg, get, directives, goSum, moduleZip, cgo, ldflags } = p;
-  return JSON.stringify({ name, version, pkg, get, directives, goSum: goSum ?? [], ...(moduleZip ? { moduleZip } : {}), cgo, ldflags: ldflags ?? [], go: goVersion }, null, 2) + '\n';
-}
-
-/** Module path as the proxy protocol spells it: every upper-case letter becomes `!` + lower case. */
-export function escapeModulePath(module: string): string {
-  return module.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`);
-}
-
-/** The first HTTP(S) proxy of a GOPROXY list (`direct` and `off` are not proxies; `file://` ones are not fetched). */
-export function firstProxy(goproxy: string): string | undefined {
-  return goproxy.split(/[,|]/).map((s) => s.trim()).find((s) => /^https?:\/\//.test(s));
+  if (p.kind === 'provider') {
+    const { name, version, source, cgo, ldflags } = p;
+    return JSON.stringify({ name, version, source: { file: source.file, sha256: source.sha256 }, cgo, ldflags: ldflags ?? [], go: goVersion }, null, 2) + '\n';
+  }
+  const { name, version, pkg, get, directives, goSum, cgo, ldflags } = p;
+  return JSON.stringify({ name, version, pkg, get, directives, goSum: goSum ?? [], cgo, ldflags: ldflags ?? [], go: goVersion }, null, 2) + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,65 +255,40 @@ async function step(p: ToolPin, logFile: string, name: string, run: (stdio: Stdi
   }
 }
 
-/** Downloads a moduleZip pin from the proxy, checks its sha256 and unpacks it; returns the module's directory. */
-async function fetchModuleZip(p: ToolPin, work: string, env: NodeJS.ProcessEnv, logFile: string): Promise<string> {
-  const z = p.moduleZip!;
-  const fail = async (why: string) => {
-    await appendFile(logFile, `\n### fetch module zip: ${why}\n`);
-    return new ToolBuildError(p.name, 'fetch module zip', logFile, why);
-  };
-  const goproxy = (await $({ quiet: true, env })`go env GOPROXY`).stdout.trim();
-  const proxy = firstProxy(goproxy);
-  if (!proxy) throw await fail(`GOPROXY=${goproxy} names no proxy to fetch ${z.module}@${z.version} from — set GOPROXY=https://proxy.golang.org`);
-  const url = `${proxy.replace(/\/$/, '')}/${escapeModulePath(z.module)}/@v/${z.version}.zip`;
-  await appendFile(logFile, `\n### fetch module zip ${url} (${new Date().toISOString()})\n`);
-  let bytes: Buffer;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(DEFAULTS.zipDownloadMs) });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200).trim()}`);
-    bytes = Buffer.from(await res.arrayBuffer());
-  } catch (err) {
-    throw await fail(`GET ${url}: ${(err as Error).message}`);
-  }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== z.sha256) throw await fail(`${url}: sha256 ${sha256}, pinned ${z.sha256} — the proxy serves other bytes than were checked; do not build it`);
-  const zipFile = path.join(work, `${p.name}-${z.version}.zip`);
-  const src = path.join(work, 'src');
-  await writeFile(zipFile, bytes);
-  await rm(src, { recursive: true, force: true });
-  await extractZip(zipFile, { dir: src });
-  await appendFile(logFile, `sha256 ${sha256} ok, unpacked to ${src}\n`);
-  // Module zips hold one top directory, `<module>@<version>/`.
-  return path.join(src, `${z.module}@${z.version}`);
-}
-
 async function goVersion(): Promise<string> {
   return (await $({ quiet: true, env: { ...process.env, ...GO_ENV } })`go env GOVERSION`).stdout.trim();
 }
 
+export interface BuildOptions {
+  readonly force?: boolean;
+  /** `go env GOVERSION`, part of every stamp */
+  readonly go: string;
+  /** directory of provider source archives @default - none: providers without a build are not built */
+  readonly providerSources?: string;
+}
+
 /** Build one pin unless an up-to-date binary is already there. */
-export async function buildTool(p: ToolPin, paths: ToolPaths, opts: { force?: boolean; go: string }): Promise<ToolResult> {
+export async function buildTool(p: ToolPin, paths: ToolPaths, opts: BuildOptions): Promise<ToolResult> {
   const started = Date.now();
   const dir = toolDir(p, paths.cacheDir);
   const bin = toolBin(p, paths.cacheDir);
   const logFile = path.join(dir, 'build.log');
   const stampFile = path.join(dir, 'stamp.json');
   const stamp = stampOf(p, opts.go);
-  const result = (status: ToolStatus, note?: string): ToolResult => ({
+  const result = (status: ToolStatus, extra: Pick<ToolResult, 'note' | 'help'> = {}): ToolResult => ({
     name: p.name,
     version: p.version,
     status,
     elapsedMs: Date.now() - started,
     log: logFile,
-    ...(note ? { note } : {}),
+    ...extra,
   });
 
-  if (p.blocked) return result('blocked', p.blocked);
   await mkdir(dir, { recursive: true });
-
   if (!opts.force && existsSync(bin)) {
     const have = existsSync(stampFile) ? readFileSync(stampFile, 'utf8') : undefined;
-    if (have === undefined || have === stamp) {
+    // Providers have no version command: only a stamped build of the pinned archive counts.
+    if (have === undefined ? p.kind !== 'provider' : have === stamp) {
       const check = await checkTool(p, bin);
       if (check.ok && have === stamp) return result('cached');
       // A binary from before stamps existed (same layout, e.g. a hand-run prototype): keep it when it
@@ -310,32 +296,24 @@ export async function buildTool(p: ToolPin, paths: ToolPaths, opts: { force?: bo
       if (check.ok) {
         await writeFile(stampFile, stamp);
         if (!existsSync(logFile)) await writeFile(logFile, `# ${p.name} ${p.version}: adopted a binary built outside npm run tools\n${check.output}\n`);
-        return result('adopted', 'binary present without stamp; version check passed');
+        return result('adopted', { note: 'binary present without stamp; version check passed' });
       }
     }
   }
 
   const work = path.join(paths.cacheDir, 'work', `${p.name}-${p.version}`);
-  await mkdir(work, { recursive: true });
-  await writeFile(logFile, `# ${p.name} ${p.version} — ${p.why}\n# work module ${work}\n`);
-  const env = goEnv(paths, p);
-  const sh = (stdio: StdioOptions) => $({ cwd: work, env, quiet: true, stdio });
-
-  await rm(path.join(work, 'go.mod'), { force: true });
-  await rm(path.join(work, 'go.sum'), { force: true });
-  await step(p, logFile, 'go mod init', (io) => sh(io)`go mod init ${'local/' + p.name}`);
-  const directives = [...p.directives];
-  if (p.moduleZip) directives.push(`replace ${p.moduleZip.module} => ${await fetchModuleZip(p, work, env, logFile)}`);
-  if (directives.length) await appendFile(path.join(work, 'go.mod'), '\n' + directives.join('\n') + '\n');
-  if (p.goSum?.length) await writeFile(path.join(work, 'go.sum'), p.goSum.join('\n') + '\n');
-  await step(p, logFile, 'go get -tool', (io) => sh(io)`go get -tool ${p.get}`);
-  const ldflags = p.ldflags?.length ? ['-ldflags', p.ldflags.join(' ')] : [];
-  const tmp = `${bin}.tmp`;
-  await step(p, logFile, 'go build', (io) => sh(io)`go build -trimpath ${ldflags} -o ${tmp} ${p.pkg}`);
-  // Rename only a finished binary, so an interrupted build never looks like a cached one.
-  await rm(bin, { force: true });
-  await link(tmp, bin).catch(() => copyFile(tmp, bin));
-  await rm(tmp, { force: true });
+  if (p.kind === 'provider') {
+    if (!opts.providerSources) return result('not-built', { note: missingSetting(), help: providerHelp(p, missingSetting()) });
+    const archive = await readSourceArchive(p, opts.providerSources);
+    if (!archive.ok) return result('source-error', { note: archive.problem, help: providerHelp(p, archive.problem) });
+    await mkdir(work, { recursive: true });
+    await writeFile(logFile, `# ${p.name} ${p.version} — ${p.why}\n# source ${archive.file} (sha256 ${p.source.sha256} ok)\n# work dir ${work}\n`);
+    await buildProvider(p, paths, work, archive.bytes, bin, logFile);
+  } else {
+    await mkdir(work, { recursive: true });
+    await writeFile(logFile, `# ${p.name} ${p.version} — ${p.why}\n# work module ${work}\n`);
+    await buildModule(p, paths, work, bin, logFile);
+  }
 
   const check = await checkTool(p, bin);
   await appendFile(logFile, `\n### version check\n${check.output}\n`);
@@ -346,23 +324,73 @@ export async function buildTool(p: ToolPin, paths: ToolPaths, opts: { force?: bo
   return result('built');
 }
 
-/** Hard-link (or copy) every built provider into the mirror for both registries; write terraformrc. */
+/** Rename only a finished binary, so an interrupted build never looks like a cached one. */
+async function install(tmp: string, bin: string): Promise<void> {
+  await rm(bin, { force: true });
+  await link(tmp, bin).catch(() => copyFile(tmp, bin));
+  await rm(tmp, { force: true });
+}
+
+/** Servers and OpenTofu: a wrapper module that requires the program, then `go build` of its package. */
+async function buildModule(p: ModulePin, paths: ToolPaths, work: string, bin: string, logFile: string): Promise<void> {
+  const sh = (stdio: StdioOptions) => $({ cwd: work, env: goEnv(paths, p), quiet: true, stdio });
+  await rm(path.join(work, 'go.mod'), { force: true });
+  await rm(path.join(work, 'go.sum'), { force: true });
+  await step(p, logFile, 'go mod init', (io) => sh(io)`go mod init ${'local/' + p.name}`);
+  if (p.directives.length) await appendFile(path.join(work, 'go.mod'), '\n' + p.directives.join('\n') + '\n');
+  if (p.goSum?.length) await writeFile(path.join(work, 'go.sum'), p.goSum.join('\n') + '\n');
+  await step(p, logFile, 'go get -tool', (io) => sh(io)`go get -tool ${p.get}`);
+  const ldflags = p.ldflags?.length ? ['-ldflags', p.ldflags.join(' ')] : [];
+  await step(p, logFile, 'go build', (io) => sh(io)`go build -trimpath ${ldflags} -o ${bin + '.tmp'} ${p.pkg}`);
+  await install(`${bin}.tmp`, bin);
+}
+
+/**
+ * Providers: unpack the checked archive bytes into the work dir, download the dependencies its
+ * go.sum pins from the module proxy, and build the provider's main package.
+ */
+async function buildProvider(p: ProviderPin, paths: ToolPaths, work: string, archive: Buffer, bin: string, logFile: string): Promise<void> {
+  const tarball = path.join(work, p.source.file);
+  const src = path.join(work, 'src');
+  await rm(src, { recursive: true, force: true });
+  await mkdir(src, { recursive: true });
+  await writeFile(tarball, archive);
+  await step(p, logFile, 'unpack', (io) => $({ cwd: work, quiet: true, stdio: io })`tar -xzf ${tarball} -C ${src} --no-same-owner`);
+  const tree = path.join(src, p.source.prefix);
+  if (!existsSync(path.join(tree, 'go.mod'))) {
+    throw new ToolBuildError(p.name, 'unpack', logFile, `${p.source.file} has no ${p.source.prefix}/go.mod — not a \`git archive --prefix=${p.source.prefix}/\` of the provider`);
+  }
+  // No VCS metadata in an archive: -buildvcs=false, or go build stops asking for it.
+  const env = { ...goEnv(paths, p), GOFLAGS: `${GO_ENV.GOFLAGS} -buildvcs=false` };
+  const sh = (stdio: StdioOptions) => $({ cwd: tree, env, quiet: true, stdio });
+  await step(p, logFile, 'go mod download', (io) => sh(io)`go mod download`);
+  const ldflags = p.ldflags?.length ? ['-ldflags', p.ldflags.join(' ')] : [];
+  await step(p, logFile, 'go build', (io) => sh(io)`go build -trimpath ${ldflags} -o ${bin + '.tmp'} .`);
+  await install(`${bin}.tmp`, bin);
+}
+
+/**
+ * Hard-link (or copy) every built provider into a fresh mirror for both registries, and write the
+ * terraformrc that takes exactly those from it.
+ */
 export async function layoutMirror(paths: ToolPaths): Promise<string[]> {
   const placed: string[] = [];
-  for (const p of PINS) {
-    if (!p.provider) continue;
+  const built: ProviderInfo[] = [];
+  // Rebuilt from scratch: a provider no longer pinned must not linger where Terraform looks.
+  await rm(paths.mirror, { recursive: true, force: true });
+  for (const p of providerPins()) {
     const bin = toolBin(p, paths.cacheDir);
     if (!(await isExecutable(bin))) continue;
+    built.push(p.provider);
     for (const registry of DEFAULTS.registries) {
       const dest = mirrorBinPath(paths.mirror, registry, p.provider);
       await mkdir(path.dirname(dest), { recursive: true });
-      await rm(dest, { force: true });
       await link(bin, dest).catch(() => copyFile(bin, dest));
       placed.push(dest);
     }
   }
   await mkdir(paths.toolsDir, { recursive: true });
-  await writeFile(paths.terraformrc, terraformrcText(paths.mirror));
+  await writeFile(paths.terraformrc, terraformrcText(paths.mirror, built));
   return placed;
 }
 
@@ -380,17 +408,19 @@ export function selectPins(paths: ToolPaths, only?: readonly string[]): ToolPin[
 
 /**
  * Build whatever is missing or stale and lay out the provider mirror. Throws ToolBuildError on the
- * first failing build (the rest are not attempted: they share the two cores).
+ * first failing build (the rest are not attempted: they share the two cores). A provider without
+ * a usable source archive is a result (`not-built` / `source-error`), not an exception.
  */
 export async function ensureTools(opts: ToolsOptions = {}): Promise<ToolPaths & { results: ToolResult[] }> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const paths = toolPaths(opts);
   const pins = selectPins(paths, opts.only);
   const go = await goVersion();
+  const providerSources = opts.providerSources ?? providerSourcesDir();
   const results: ToolResult[] = [];
   for (const p of pins) {
     log(`[tools] ${p.name} ${p.version} … (log ${path.join(toolDir(p, paths.cacheDir), 'build.log')})`);
-    const r = await buildTool(p, paths, { force: opts.force ?? false, go });
+    const r = await buildTool(p, paths, { force: opts.force ?? false, go, ...(providerSources ? { providerSources } : {}) });
     results.push(r);
     log(`[tools] ${p.name} ${p.version} ${r.status} in ${(r.elapsedMs / 1000).toFixed(1)}s${r.note ? ` — ${r.note}` : ''}`);
   }
@@ -407,7 +437,7 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<ToolPaths & 
 
 export async function main(argv = process.argv): Promise<number> {
   const opts = new Command('tools')
-    .option('--only <names>', 'comma-separated pin names (consul,nomad,traefik,terraform-provider-nomad,…)')
+    .option('--only <names>', 'comma-separated pin names (consul,nomad,traefik,terraform-provider-nomad,terraform-provider-consul,…)')
     .option('--force', 'rebuild even when up to date', false)
     .option('--print-paths', 'print the tool paths as JSON and exit (builds nothing)', false)
     .parse(argv)
@@ -428,13 +458,16 @@ export async function main(argv = process.argv): Promise<number> {
     const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
     const res = await ensureTools({ ...(only ? { only } : {}), force: opts.force });
     const w = Math.max(...res.results.map((r) => `${r.name} ${r.version}`.length));
-    console.log('\n' + res.results.map((r) => `  ${`${r.name} ${r.version}`.padEnd(w)}  ${r.status.padEnd(7)} ${(r.elapsedMs / 1000).toFixed(1).padStart(7)}s  ${r.status === 'blocked' ? r.note : r.log}`).join('\n'));
+    const status = (r: ToolResult) => (r.status === 'not-built' || r.status === 'source-error' ? 'NOT BUILT' : r.status);
+    console.log('\n' + res.results.map((r) => `  ${`${r.name} ${r.version}`.padEnd(w)}  ${status(r).padEnd(9)} ${(r.elapsedMs / 1000).toFixed(1).padStart(7)}s  ${r.note ?? r.log}`).join('\n'));
     console.log(`\n[tools] done in ${((Date.now() - started) / 1000).toFixed(1)}s; engine ${res.engine.kind} (${res.engine.bin})`);
     console.log(`[tools] export TF_CLI_CONFIG_FILE=${res.terraformrc}`);
-    const blocked = res.results.filter((r) => r.status === 'blocked');
-    if (blocked.length) console.warn(`[tools] WARNING: not built (see tool-versions.ts): ${blocked.map((r) => `${r.name} ${r.version}`).join(', ')}`);
-    for (const [type, p] of Object.entries(res.providers)) {
-      if (p.built && p.info.standInFor) console.warn(`[tools] hashicorp/${type}: using stand-in ${p.info.version} for ${p.info.standInFor} (it has no ${p.info.lacks?.join(', ') || '—'})`);
+    const unbuilt = res.results.filter((r) => r.help);
+    for (const r of unbuilt) console.warn(`[tools] ${r.help!.join('\n')}`);
+    const failed = res.results.filter((r) => r.status === 'source-error');
+    if (failed.length) {
+      console.error(`[tools] FAILED: ${PROVIDER_SOURCES_ENV}=${providerSourcesDir()} is set, but ${failed.map((r) => `${r.name} ${r.version}`).join(', ')} could not be built from it (above)`);
+      return 1;
     }
     return 0;
   } catch (err) {

@@ -6,22 +6,16 @@ import type { ZerodropConfig } from '../config/schema.ts';
 
 /**
  * Providers take addresses from the config and tokens from the environment only
- * (NOMAD_TOKEN, CONSUL_HTTP_TOKEN), so no secret is ever written to cdk.tf.json.
+ * (NOMAD_TOKEN, CONSUL_HTTP_TOKEN), so no secret is ever written to cdk.tf.json. The stacks
+ * require the provider versions the bindings were generated from (nomad 2.5.2, consul 2.22.1).
  */
 export function nomadProvider(stack: TerraformStack, config: ZerodropConfig): NomadProvider {
-  requireProviderVersion(stack, 'nomad', config.cluster.providers.nomad);
   return new NomadProvider(stack, 'nomad', { address: config.cluster.nomad.address, region: config.cluster.nomad.region });
 }
 
 export function consulProvider(stack: TerraformStack, config: ZerodropConfig): ConsulProvider {
-  requireProviderVersion(stack, 'consul', config.cluster.providers.consul);
   const url = new URL(config.cluster.consul.address);
   return new ConsulProvider(stack, 'consul', { address: url.host, scheme: url.protocol.replace(':', '') });
-}
-
-/** Replaces the binding's pinned version in `required_providers` (config `cluster.providers`). */
-function requireProviderVersion(stack: TerraformStack, type: 'nomad' | 'consul', version: string | undefined): void {
-  if (version) stack.addOverride(`terraform.required_providers.${type}.version`, version);
 }
 
 /**

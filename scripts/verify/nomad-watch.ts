@@ -69,7 +69,8 @@ export async function nomadGet<T>(opts: NomadClientOptions, path: string, signal
     url.searchParams.set('wait', BLOCKING_WAIT);
   }
   if (opts.region) url.searchParams.set('region', opts.region);
-  const { body, headers } = await requestJson<T>(url, { token: opts.token, tokenHeader: 'X-Nomad-Token', timeoutMs: REQUEST_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+  const hint = `is Nomad running and reachable at ${url.origin}? (verify: --nomad-addr / NOMAD_ADDR, else the running local cluster)`;
+  const { body, headers } = await requestJson<T>(url, { token: opts.token, tokenHeader: 'X-Nomad-Token', timeoutMs: REQUEST_TIMEOUT_MS, hint, ...(signal ? { signal } : {}) });
   return { body, index: Number(headers.get('x-nomad-index') ?? 0) };
 }
 

@@ -1,12 +1,12 @@
 /**
- * The `cdktf deploy` path on a real local cluster, with real Terraform and the provider from the
- * local mirror (terraform-provider-nomad v1.4.20 standing in for 2.5.2, README "Terraform
- * providers"). The edge stack needs the Consul provider, which cannot be built here, so it goes
- * through the APIs; the app stack goes through Terraform:
- * v1 answers through Traefik → what Nomad holds is every field the builder set → v2 rolls out by
- * canary and is promoted → a canary that never becomes ready makes `terraform apply` fail
- * (detach = false) and Nomad reverts → a failed *first* apply taints the job, and `npm run
- * deploy` refuses to purge it until the untaint command it names has run. Prints how long each phase took. Needs `npm run tools`.
+ * The `cdktf deploy` path on a real local cluster, with real Terraform and the providers the
+ * bindings were generated from (hashicorp/nomad 2.5.2, hashicorp/consul 2.22.1; from the local
+ * mirror `npm run tools` builds, else from the registry). Both stacks go through Terraform:
+ * the edge stack's Consul token reaches Traefik through the Nomad variable → v1 answers through
+ * Traefik → what Nomad holds is every field the builder set → v2 rolls out by canary and is
+ * promoted → a canary that never becomes ready makes `terraform apply` fail (detach = false) and
+ * Nomad reverts → a failed *first* apply taints the job, and `npm run deploy` refuses to purge it
+ * until the untaint command it names has run. Prints how long each phase took. Needs `npm run tools`.
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -16,18 +16,19 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
 import { unescapeTerraformTemplate } from '../../stacks/terraform-strings.ts';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
-import { deploy, taintedResources, type TerraformState } from '../../scripts/deploy.ts';
-import type { CdkTfJson } from '../../scripts/nomad-api-deploy.ts';
+import { clusterDown, clusterEnv, clusterUp } from '../../scripts/cluster.ts';
+import { deploy, taintedResources, type CdkTfJson, type TerraformState } from '../../scripts/deploy.ts';
 import { toolPaths } from '../../scripts/tools.ts';
 import { droppedFields, phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-cdktf'), portBase: 20100 };
 const nomad = `http://127.0.0.1:${cluster.portBase + 10}`;
+const consul = clusterEnv(cluster).consulAddr;
 const tools = toolPaths();
-const statePath = path.join(cluster.stateDir, 'terraform', 'terraform.app.tfstate');
-const appState = async () => JSON.parse(await readFile(statePath, 'utf8')) as TerraformState;
-const built = [tools.consul, tools.nomad, tools.traefik].every((f) => existsSync(f)) && tools.providers.nomad?.built === true;
+const stacksDir = path.join(cluster.stateDir, 'cdktf.out', 'stacks');
+const statePath = (stack: string) => path.join(cluster.stateDir, 'terraform', `terraform.${stack}.tfstate`);
+const appState = async () => JSON.parse(await readFile(statePath('app'), 'utf8')) as TerraformState;
+const missing = [tools.consul, tools.nomad, tools.traefik, tools.engine.bin].filter((f) => !existsSync(f));
 
 interface Deployment {
   Status: string;
@@ -36,10 +37,33 @@ interface Deployment {
   TaskGroups: Record<string, { Promoted: boolean; PlacedCanaries: string[] | null; DesiredCanaries: number }>;
 }
 
+interface StateResource {
+  mode: string;
+  type: string;
+  instances: { attributes: Record<string, unknown> }[];
+}
+
 async function nomadGet<T>(p: string): Promise<T> {
   const res = await fetch(`${nomad}${p}`, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`GET ${p}: ${res.status}`);
+  if (!res.ok) throw new Error(`GET ${nomad}${p}: ${res.status}`);
   return (await res.json()) as T;
+}
+
+async function consulGet<T>(p: string): Promise<T> {
+  const token = (await readFile(clusterEnv(cluster).consulTokenFile, 'utf8')).trim();
+  const res = await fetch(`${consul}${p}`, { headers: { 'X-Consul-Token': token }, signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET ${consul}${p}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** Provider versions Terraform selected in a stack's working dir (`terraform version -json`) and locked (`.terraform.lock.hcl`). */
+async function providersUsed(stack: string): Promise<{ selected: Record<string, string>; locked: Record<string, string> }> {
+  const dir = path.join(stacksDir, stack);
+  const out = await $({ cwd: dir, quiet: true, env: { ...process.env, TF_CLI_CONFIG_FILE: tools.terraformrc, CHECKPOINT_DISABLE: '1' } })`${tools.engine.bin} version -json`;
+  const selected = (JSON.parse(out.stdout) as { provider_selections?: Record<string, string> }).provider_selections ?? {};
+  const lock = await readFile(path.join(dir, '.terraform.lock.hcl'), 'utf8');
+  const locked = Object.fromEntries([...lock.matchAll(/provider "([^"]+)" \{\s*version\s*=\s*"([^"]+)"/g)].map((m) => [m[1]!, m[2]!]));
+  return { selected, locked };
 }
 
 /** GET through Traefik until it answers 200 (it routes once Consul says the app is passing), at most `ms`. */
@@ -62,8 +86,10 @@ async function getThroughTraefik(ms = 30_000): Promise<{ status: number; version
   return last;
 }
 
-describe.skipIf(!built)('cdktf deploy with real Terraform on a local cluster', () => {
+describe('cdktf deploy with real Terraform on a local cluster', () => {
   beforeAll(async () => {
+    // Fails rather than skips: a green run must mean this path was exercised.
+    expect(missing, 'not built — run `npm run tools`').toEqual([]);
     await rm(cluster.stateDir, { recursive: true, force: true });
     await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
   });
@@ -71,20 +97,35 @@ describe.skipIf(!built)('cdktf deploy with real Terraform on a local cluster', (
     await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
   });
 
-  test('edge through the APIs, app through Terraform: v1 answers through Traefik with every field the builder set', async () => {
-    const { engines } = await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1' }));
-    expect(engines.map((e) => [e.stack, e.engine])).toEqual([['edge', 'nomad-api'], ['app', 'cdktf']]);
-    expect(engines[0]!.why).toContain('hashicorp/consul');
-    // Forcing Terraform on the edge stack stops before any apply, with the reason.
-    await expect(deploy({ cluster, quiet: true, version: 'v1', stacks: ['edge'], engine: 'cdktf' })).rejects.toThrow(/^edge: cannot deploy with cdktf — provider hashicorp\/consul .* is not built here/);
+  test('both stacks through cdktf deploy with hashicorp/nomad 2.5.2 and hashicorp/consul 2.22.1: v1 answers through Traefik with every field the builder set', async () => {
+    const { output } = await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1' }));
+    expect(output).toMatch(/^\[deploy\] target: .* → local cluster http:\/\/127\.0\.0\.1:20110 \(the local cluster asked for\)$/m);
+    expect(output).toMatch(/^\[deploy\] cdktf deploy edge app done in \d+ s$/m);
 
-    const state = JSON.parse(await readFile(statePath, 'utf8')) as { resources: { type: string; instances: { attributes: { id: string } }[] }[] };
-    expect(state.resources.map((r) => [r.type, r.instances[0]?.attributes.id])).toEqual([['nomad_job', 'web']]);
+    // The versions Terraform really used, in each stack's working dir.
+    expect(await providersUsed('edge')).toEqual({
+      selected: { 'registry.terraform.io/hashicorp/nomad': '2.5.2', 'registry.terraform.io/hashicorp/consul': '2.22.1' },
+      locked: { 'registry.terraform.io/hashicorp/nomad': '2.5.2', 'registry.terraform.io/hashicorp/consul': '2.22.1' },
+    });
+    expect(await providersUsed('app')).toEqual({ selected: { 'registry.terraform.io/hashicorp/nomad': '2.5.2' }, locked: { 'registry.terraform.io/hashicorp/nomad': '2.5.2' } });
+
+    // Terraform state of both stacks holds what it created.
+    const edge = (JSON.parse(await readFile(statePath('edge'), 'utf8')) as { resources: StateResource[] }).resources;
+    expect(edge.filter((r) => r.mode === 'managed').map((r) => r.type).sort()).toEqual(['consul_acl_policy', 'consul_acl_token', 'nomad_job', 'nomad_variable']);
+    const app = JSON.parse(await readFile(statePath('app'), 'utf8')) as { resources: StateResource[] };
+    expect(app.resources.map((r) => [r.type, r.instances[0]?.attributes.id])).toEqual([['nomad_job', 'web']]);
+
+    // The Nomad variable Traefik reads holds the secret of exactly the token Terraform created, with only its policy.
+    const accessor = edge.find((r) => r.type === 'consul_acl_token')!.instances[0]!.attributes.id as string;
+    const token = await consulGet<{ SecretID: string; Policies: { Name: string }[] }>(`/v1/acl/token/${accessor}`);
+    expect(token.Policies.map((p) => p.Name)).toEqual(['zerodrop-traefik']);
+    const variable = await nomadGet<{ Items: Record<string, string> }>('/v1/var/nomad/jobs/traefik');
+    expect(variable.Items.consul_token === token.SecretID, 'nomad variable consul_token is the created token’s secret').toBe(true);
 
     expect(await phase('first 200 through Traefik', () => getThroughTraefik())).toEqual({ status: 200, version: 'v1' });
 
     // What the builder meant, as Terraform received it, against what Nomad holds after the provider applied it.
-    const tf = JSON.parse(await readFile(path.join(cluster.stateDir, 'cdktf.out', 'stacks', 'app', 'cdk.tf.json'), 'utf8')) as CdkTfJson;
+    const tf = JSON.parse(await readFile(path.join(stacksDir, 'app', 'cdk.tf.json'), 'utf8')) as CdkTfJson;
     const intended = (JSON.parse(unescapeTerraformTemplate(tf.resource!.nomad_job!['job-web']!.jobspec)) as { Job: unknown }).Job;
     expect(droppedFields(intended, await nomadGet('/v1/job/web'))).toEqual([]);
   });
@@ -115,13 +156,13 @@ describe.skipIf(!built)('cdktf deploy with real Terraform on a local cluster', (
     // GIVEN no job and no state, so the next apply is a create
     const del = await fetch(`${nomad}/v1/job/web?purge=true`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
     expect(del.status).toBe(200);
-    await rm(statePath);
+    await rm(statePath('app'));
     // WHEN that first apply fails (the canary-less first deployment never becomes healthy)
     const broken = deploy({ cluster, quiet: true, version: 'v4-broken', stacks: ['app'], config: path.resolve('examples/broken-canary.yaml') });
     await expect(phase('first apply, broken app v4', () => broken)).rejects.toThrow(/terminated with status 'failed'/);
     // THEN Terraform has tainted the job, and a deploy refuses rather than purge and re-create it
     expect(taintedResources(await appState())).toEqual(['nomad_job.job-web']);
-    const stackDir = path.join(cluster.stateDir, 'cdktf.out', 'stacks', 'app');
+    const stackDir = path.join(stacksDir, 'app');
     const refusal = deploy({ cluster, quiet: true, version: 'v5', stacks: ['app'] });
     await expect(refusal).rejects.toThrow(`(cd ${stackDir} && terraform untaint nomad_job.job-web), then deploy again`);
     // AND the command it names works: the next deploy updates the job in place (its version goes on)

@@ -19,7 +19,7 @@ import { phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-rollout'), portBase: 19300 };
 const tools = toolPaths();
-const built = [tools.consul, tools.nomad, tools.traefik].every((f) => existsSync(f));
+const missing = [tools.consul, tools.nomad, tools.traefik, tools.engine.bin].filter((f) => !existsSync(f));
 const reports = path.join(process.cwd(), 'reports', 'e2e');
 const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
   url: 'http://127.0.0.1:18080/',
@@ -39,8 +39,10 @@ const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
   ...over,
 });
 
-describe.skipIf(!built)('zero-drop rollouts on a real local cluster', () => {
+describe('zero-drop rollouts on a real local cluster', () => {
   beforeAll(async () => {
+    // Fails rather than skips: a green run must mean the rollouts were measured.
+    expect(missing, 'not built — run `npm run tools`').toEqual([]);
     await rm(cluster.stateDir, { recursive: true, force: true });
     await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
     await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1' }));
@@ -65,13 +67,12 @@ describe.skipIf(!built)('zero-drop rollouts on a real local cluster', () => {
 
   test('a canary that never becomes ready fails and auto-reverts, and every read is still served', async () => {
     const { report, exitCode } = await phase('verify broken canary', () =>
-      // Through the API engine: its wait-and-fail for detach = false is tested here, Terraform's in cdktf-deploy.test.ts.
-      verify(base({ version: 'v4-broken', expect: 'failed', config: path.resolve('examples/broken-canary.yaml'), deployOptions: { cluster, quiet: true, engine: 'nomad-api' }, reportDir: path.join(reports, 'broken-canary') })),
+      verify(base({ version: 'v4-broken', expect: 'failed', config: path.resolve('examples/broken-canary.yaml'), reportDir: path.join(reports, 'broken-canary') })),
     );
     expect(report.deployment.status).toBe('failed');
     expect(report.events.map((e) => e.kind)).toContain('reverted');
-    // the API engine waited for the deployment and failed with it, as the provider does
-    expect(report.events.find((e) => e.kind === 'deploy-cmd-exit')?.detail).toMatch(/^deployment of web failed/);
+    // terraform apply waited for the deployment (detach = false) and failed with it
+    expect(report.events.find((e) => e.kind === 'deploy-cmd-exit')?.detail).toMatch(/^cdktf deploy app failed \(exit 1\)/);
     expect(report.requests.notOk).toBe(0);
     expect(exitCode).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { clusterEnv, clusterPorts, consulConfig, clusterLayout, exportLines, listenPorts, nomadConfig, PORT_BLOCK } from '../../scripts/cluster.ts';
-import { mirrorBinPath, terraformPlatform, terraformrcText } from '../../scripts/tools.ts';
+import { mirrorBinPath, terraformPlatform } from '../../scripts/tools.ts';
 import { PROVIDER_NOMAD } from '../../scripts/tool-versions.ts';
 
 describe('cluster', () => {
@@ -76,15 +76,8 @@ describe('tools', () => {
     expect(terraformPlatform('darwin', 'arm64')).toBe('darwin_arm64');
   });
   test('mirrorBinPath() is the unpacked filesystem-mirror layout', () => {
-    expect(mirrorBinPath('/m', 'registry.terraform.io', PROVIDER_NOMAD.provider!, 'linux_amd64')).toBe(
+    expect(mirrorBinPath('/m', 'registry.terraform.io', PROVIDER_NOMAD.provider, 'linux_amd64')).toBe(
       '/m/registry.terraform.io/hashicorp/nomad/2.5.2/linux_amd64/terraform-provider-nomad_v2.5.2',
     );
-  });
-  test('terraformrcText() takes pinned providers from the mirror only, for both registries', () => {
-    const rc = terraformrcText('/m');
-    expect(rc).toContain('path    = "/m"');
-    for (const s of ['registry.terraform.io/hashicorp/nomad', 'registry.opentofu.org/hashicorp/consul']) {
-      expect(rc.split(JSON.stringify(s)).length - 1).toBe(2); // once in include, once in direct.exclude
-    }
   });
 });

@@ -95,16 +95,9 @@ describe('resolveConfig()', () => {
     expect(resolveConfig(props, { env: { ZERODROP_VERSION: 'v7', ZERODROP_VERSION_API: 'v8' } }).services[0]!.version).toBe('v8');
   });
 
-  test('cluster.providers: unset by default; ZERODROP_PROVIDER_<TYPE>_VERSION beats the file', () => {
-    expect(resolveConfig(minimalProps(), { env: NO_ENV }).cluster.providers).toEqual({});
-    const props = { ...minimalProps(), cluster: { ...minimalProps().cluster, providers: { nomad: '2.4.0', consul: '2.21.0' } } };
-    expect(resolveConfig(props, { env: { ...NO_ENV, ZERODROP_PROVIDER_NOMAD_VERSION: '1.4.20' } }).cluster.providers).toEqual({ nomad: '1.4.20', consul: '2.21.0' });
-  });
-
-  test('a provider version range is refused with the field, the value and the form to use', () => {
-    expect(issuesOf(() => resolveConfig(minimalProps(), { env: { ...NO_ENV, ZERODROP_PROVIDER_CONSUL_VERSION: '~> 2.22' } }))).toEqual([
-      expect.objectContaining({ path: 'cluster.providers.consul', value: '~> 2.22', rule: expect.stringMatching(/exact provider version such as "2\.5\.2".*ZERODROP_PROVIDER_<TYPE>_VERSION/) }),
-    ]);
+  test('provider versions are not configurable: cluster.providers is an unknown key', () => {
+    const props = { ...minimalProps(), cluster: { ...minimalProps().cluster, providers: { nomad: '1.4.20' } } };
+    expect(issuesOf(() => resolveConfig(props, { env: NO_ENV }))).toEqual([expect.objectContaining({ path: 'cluster.providers', rule: expect.stringMatching(/^unknown key/) })]);
   });
 
   test('resolves ./relative raw_exec args against the config directory', () => {

@@ -25,7 +25,7 @@ describe('escapeTerraformTemplate()', () => {
 });
 
 describe('unescapeTerraformTemplate()', () => {
-  // The nomad-api deploy engine hands Nomad what Terraform would: escaping undone exactly once.
+  // What Terraform hands Nomad: escaping undone exactly once (the e2e tests read jobspecs back this way).
   test.each(['${NOMAD_PORT_http}', '%{ if x }', 'plain $ and %', '$${already}'])('round-trips %j', (text) => {
     expect(unescapeTerraformTemplate(escapeTerraformTemplate(text))).toBe(text);
   });
@@ -65,11 +65,11 @@ describe('AppStack', () => {
     expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: '/tmp/zd-state/terraform.app.tfstate' } });
   });
 
-  test('requires the provider version the binding was generated from, or cluster.providers.nomad', () => {
-    expect(app.terraform.required_providers.nomad).toEqual({ source: 'nomad', version: '2.5.2' });
+  test('requires exactly the provider versions the bindings were generated from, whatever the env says', () => {
+    expect(app.terraform.required_providers).toEqual({ nomad: { source: 'nomad', version: '2.5.2' } });
     const config = resolveConfig(minimalProps(), { env: { ...NO_ENV, ZERODROP_PROVIDER_NOMAD_VERSION: '1.4.20' } });
-    const stack = new AppStack(Testing.app(), 'app', { config, plans: timingPlans(config) });
-    expect(JSON.parse(Testing.synth(stack)).terraform.required_providers.nomad).toEqual({ source: 'nomad', version: '1.4.20' });
+    const stack = new EdgeStack(Testing.app(), 'edge', { config });
+    expect(JSON.parse(Testing.synth(stack)).terraform.required_providers).toEqual({ nomad: { source: 'nomad', version: '2.5.2' }, consul: { source: 'consul', version: '2.22.1' } });
   });
 
   test('keeps state in Consul KV with locking when asked, without a token in the config', () => {
