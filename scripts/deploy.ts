@@ -23,7 +23,7 @@ export type { DeployTarget } from './deploy-target.ts';
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const DEFAULTS = {
-  /** stacks in deploy order */
+  /** stacks to deploy; cdktf applies them in their dependency order (main.ts: app, then edge) */
   stacks:        ['edge', 'app'] as readonly string[],
   /** the whole cdktf run; the app stack's own apply timeout is inside it */
   timeoutMs:     20 * 60_000,
@@ -88,8 +88,8 @@ export function providersFromRegistry(tf: CdkTfJson, providers: ReturnType<typeo
 }
 
 /**
- * Synthesizes once, then applies the stacks with one `cdktf deploy <stacks…> --skip-synth`, in
- * their dependency order (edge before app).
+ * Synthesizes once, then applies the stacks with one `cdktf deploy <stacks…> --skip-synth`, which
+ * orders them by their dependencies (main.ts).
  */
 export async function deploy(opts: DeployOptions = {}): Promise<{ target: DeployTarget; output: string }> {
   const target = await deployTarget(opts);

@@ -16,6 +16,7 @@ import { Command, Option } from 'commander';
 import { $ } from 'zx';
 import { clusterEnv, clusterState } from './cluster.ts';
 import { deploy, type DeployOptions } from './deploy.ts';
+import { deployTarget } from './deploy-target.ts';
 import { runLoad } from './verify/load.ts';
 import { jobVersion, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
 import { sleep } from './verify/sleep.ts';
@@ -155,12 +156,21 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   return { report, files, exitCode: userAbort.aborted ? 130 : report.verdict.pass ? 0 : 1 };
 }
 
-/** Nomad address/token from flags, env, or the local cluster (`npm run cluster -- up`). */
-async function nomadTarget(addr?: string, token?: string): Promise<{ nomadAddr: string; nomadToken?: string }> {
-  if (addr) return { nomadAddr: addr, ...(token ? { nomadToken: token } : {}) };
-  const local = clusterState();
-  if (local.nomadPid) return { nomadAddr: clusterEnv().nomadAddr };
-  return { nomadAddr: 'http://127.0.0.1:4646', ...(token ? { nomadToken: token } : {}) };
+/**
+ * The Nomad to watch, and why: --nomad-addr; else, when the kit deploys, the cluster it deploys to
+ * (scripts/deploy-target.ts, so the watch and the deploy never disagree); else (--deploy-cmd)
+ * NOMAD_ADDR or the running local cluster.
+ */
+async function nomadTarget(f: { nomadAddr?: string; config?: string; deployCmd?: string }, env: NodeJS.ProcessEnv): Promise<{ nomadAddr: string; nomadToken?: string; why: string }> {
+  const token = env.NOMAD_TOKEN ? { nomadToken: env.NOMAD_TOKEN } : {};
+  if (f.nomadAddr) return { nomadAddr: f.nomadAddr, ...token, why: '--nomad-addr' };
+  if (!f.deployCmd) {
+    const t = await deployTarget({ ...(f.config ? { config: f.config } : {}), env });
+    return { nomadAddr: t.nomadAddr, ...(t.kind === 'local' ? {} : token), why: `the kit deploys to it: ${t.description}` };
+  }
+  if (env.NOMAD_ADDR) return { nomadAddr: env.NOMAD_ADDR, ...token, why: 'NOMAD_ADDR (--deploy-cmd deploys)' };
+  if (clusterState().nomadPid) return { nomadAddr: clusterEnv().nomadAddr, why: 'the running local cluster (--deploy-cmd deploys; no --nomad-addr or NOMAD_ADDR)' };
+  throw new Error('no Nomad to watch: --deploy-cmd deploys, and neither --nomad-addr, NOMAD_ADDR nor a running local cluster names one');
 }
 
 export async function main(argv = process.argv): Promise<number> {
@@ -175,7 +185,7 @@ export async function main(argv = process.argv): Promise<number> {
     .addOption(new Option('--threshold <ratio>', 'minimum success ratio, 0..1').env('ZERODROP_VERIFY_THRESHOLD').default(DEFAULTS.threshold).argParser(Number))
     .addOption(new Option('--expect <status>', 'deployment outcome to expect').choices(['successful', 'failed']).env('ZERODROP_VERIFY_EXPECT').default(DEFAULTS.expect))
     .addOption(new Option('--report-dir <dir>', 'where report.json/.md and timeline.svg go').env('ZERODROP_VERIFY_REPORT_DIR'))
-    .addOption(new Option('--nomad-addr <url>', 'Nomad API').env('NOMAD_ADDR'))
+    .addOption(new Option('--nomad-addr <url>', 'Nomad API to watch (default: the cluster the kit deploys to; with --deploy-cmd: NOMAD_ADDR, else the local cluster)'))
     .addOption(new Option('--job <id>', 'Nomad job to follow').env('ZERODROP_VERIFY_JOB').default(DEFAULTS.job))
     .addOption(new Option('--version <v>', 'version the kit deploys').env('ZERODROP_VERIFY_VERSION').default(DEFAULTS.version))
     .addOption(new Option('--config <file>', 'kit config for the default deploy').env('ZERODROP_CONFIG'))
@@ -199,7 +209,8 @@ export async function main(argv = process.argv): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
-    const target = await nomadTarget(f.nomadAddr, env.NOMAD_TOKEN);
+    const { why, ...target } = await nomadTarget(f, env);
+    console.log(`[verify] watching Nomad ${target.nomadAddr} (${why})`);
     const { exitCode } = await verify({
       url: f.url,
       host: f.host,
