@@ -1,0 +1,124 @@
+/**
+ * Rollouts that change what Traefik sees for a service, under load on a real local cluster.
+ * Traefik's consulCatalog merges one configuration per Consul instance and drops any router,
+ * service or middleware two instances define differently; while old and new instances coexist
+ * that would leave the host without a router (404 for every request). The kit names each object
+ * after its settings, so each of these rollouts must keep 100 % of reads:
+ *   the app version only (the control) → retry attempts → health-check interval → a second host.
+ * Negative control: the fixed one-name-per-object layout (ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES=1)
+ * with a retry change must show the 404s, so the test can fail.
+ * Needs `npm run tools`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { deploy } from '../../scripts/deploy.ts';
+import { toolPaths } from '../../scripts/tools.ts';
+import { verify, type VerifyOptions } from '../../scripts/verify.ts';
+import { phase } from './support.ts';
+
+const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-traefik-changes'), portBase: 20500 };
+// Its own entry point, so this file never shares a port with another cluster's Traefik.
+const entry = { port: 18180, admin: 18182 };
+const tools = toolPaths();
+const reports = path.join(process.cwd(), 'reports', 'e2e', 'traefik-changes');
+const configDir = path.join(cluster.stateDir, 'configs');
+
+/** examples/local.yaml with the changes applied, written where its relative paths still resolve. */
+async function configWith(name: string, change: (c: any) => void): Promise<string> {
+  const c = parse(await readFile('examples/local.yaml', 'utf8'));
+  c.traefik.entryPoint.port = entry.port;
+  c.traefik.adminPort = entry.admin;
+  const svc = c.services[0];
+  svc.driver.args = svc.driver.args.map((a: string) => (a.startsWith('../') ? path.resolve('examples', a) : a));
+  change(c);
+  const file = path.join(configDir, `${name}.yaml`);
+  await writeFile(file, stringify(c));
+  return file;
+}
+
+const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
+  url: `http://127.0.0.1:${entry.port}/`,
+  host: 'web.localhost',
+  rate: 100,
+  baselineS: 10,
+  tailS: 10,
+  maxDurationS: 240,
+  threshold: 1,
+  expect: 'successful',
+  reportDir: reports,
+  nomadAddr: `http://127.0.0.1:${cluster.portBase + 10}`,
+  job: 'web',
+  version: 'v2',
+  deployOptions: { cluster, quiet: true },
+  log: () => undefined,
+  ...over,
+});
+
+const retry3 = (c: any) => (c.traefik.retry.attempts = 3);
+const healthCheck2s = (c: any) => (c.traefik.healthCheck = { interval: '2s', timeout: '2s' });
+const secondHost = (c: any) => (c.services[0].host = ['web.localhost', 'web2.localhost']);
+
+describe('rollouts that change a Traefik setting keep every read', () => {
+  beforeAll(async () => {
+    const missing = [tools.consul, tools.nomad, tools.traefik].filter((f) => !existsSync(f));
+    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
+    await rm(cluster.stateDir, { recursive: true, force: true });
+    await mkdir(configDir, { recursive: true });
+    await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
+    const v1 = await configWith('v1', () => undefined);
+    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
+  });
+
+  afterAll(async () => {
+    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
+  });
+
+  // Each row builds on the one before, so every rollout changes exactly one thing.
+  const rollouts: [string, string, ((c: any) => void)[]][] = [
+    ['the app version only (control)', 'v2', []],
+    ['retry attempts 4 → 3', 'v3', [retry3]],
+    ['health-check interval and timeout 1s → 2s', 'v4', [retry3, healthCheck2s]],
+    ['a second host in the rule', 'v5', [retry3, healthCheck2s, secondHost]],
+  ];
+
+  test.each(rollouts)('a rollout that changes %s: 100 %% of reads at 100 req/s', async (name, version, changes) => {
+    const config = await configWith(version, (c) => changes.forEach((f) => f(c)));
+    const { report, exitCode } = await phase(`verify ${name}`, () => verify(base({ version, config, reportDir: path.join(reports, version) })));
+    expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
+    expect(report.requests.total).toBeGreaterThanOrEqual(4000);
+    expect(report.requests.notOk, JSON.stringify(report.requests.byStatus)).toBe(0);
+    expect(report.deployment.status).toBe('successful');
+    // the tail is served by the new version alone
+    expect(Object.keys(report.versions.bySecond.at(-1)!.counts)).toEqual([version]);
+    expect(exitCode).toBe(0);
+  });
+
+  test('after the host rollout the second host is routed too', async () => {
+    // undici's request, not fetch: fetch does not send a Host header of its own choosing
+    const res = await request(`http://127.0.0.1:${entry.port}/`, { headers: { host: 'web2.localhost' }, signal: AbortSignal.timeout(5000) });
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-app-version']).toBe('v5');
+  });
+
+  test('negative control: with one fixed name per object, a retry change takes the host down (404)', async () => {
+    const unsafe = { ...process.env, ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES: '1' };
+    const fixed = await configWith('v6-fixed', (c) => [retry3, healthCheck2s, secondHost].forEach((f) => f(c)));
+    // Moving to the fixed names is itself safe (no name is shared with the content-named instances).
+    await phase('deploy app v6 with fixed names', () => deploy({ cluster, quiet: true, stacks: ['app'], version: 'v6', config: fixed, env: unsafe }));
+    const changed = await configWith('v7-fixed', (c) => [healthCheck2s, secondHost].forEach((f) => f(c)));
+    const { report, exitCode } = await phase('verify negative control', () =>
+      verify(base({ version: 'v7', config: changed, deployOptions: { cluster, quiet: true, env: unsafe }, reportDir: path.join(reports, 'negative-control-fixed-names') })),
+    );
+    expect(report.deployment.status).toBe('successful');
+    expect(report.requests.byStatus['404'] ?? 0).toBeGreaterThan(0);
+    expect(report.successRatio).toBeLessThan(1);
+    expect(exitCode).toBe(1);
+  });
+});
