@@ -131,6 +131,7 @@ describe('canaryJob()', () => {
                 "Provider": "consul",
                 "Tags": [
                   "traefik.enable=true",
+                  "zerodrop.edge=traefik",
                   "traefik.http.routers.api-71ecf151.rule=Host(\`api.example.com\`) && !Path(\`/readyz\`) && !Path(\`/livez\`)",
                   "traefik.http.routers.api-71ecf151.service=api-d66fcd49",
                   "traefik.http.routers.api-71ecf151.middlewares=api-retry-dd39004f",

@@ -22,6 +22,7 @@ const SERVICE = `services:
     driver: { type: docker, image: ghcr.io/example/api }
     host: api.example.com
     warmup: 10s
+    readiness: { servedOnRoutedPort: true }
 `;
 
 describe('npm run synth', () => {
