@@ -81,7 +81,6 @@ const checkedString = (problem: (text: string) => string | undefined, typeError:
     if (rule) ctx.addIssue({ code: 'custom', input: text, message: rule });
   });
 
-const hostName = checkedString(dnsNameProblem, 'must be a host name such as "api.example.com"');
 const probePath = z.string().regex(PROBE_PATH, {
   error:
     'must be a plain absolute path such as "/readyz": letters, digits and "/", ".", "_", "~", "-" only — a "?", "#", backtick or space would keep the router\'s !Path(...) from matching and make the probe public',
@@ -160,9 +159,18 @@ const service = z
       .prefault({ ...DEFAULTS.service.ports }),
     /** Public host name(s) routed by Traefik: one name or a list; resolved to a list. */
     host: z
-      .union([hostName, z.array(hostName).min(1, { error: 'must name at least one host' })], { error: 'must be a host name such as "api.example.com", or a list of them' })
+      .union([z.string(), z.array(z.string()).min(1, { error: 'must name at least one host' })], { error: 'must be a host name such as "api.example.com", or a list of them' })
       .transform((h) => (Array.isArray(h) ? h : [h]))
-      .refine((h) => new Set(h.map((x) => x.toLowerCase())).size === h.length, { error: 'lists a host twice (host names are case-insensitive)' }),
+      .superRefine((hosts, ctx) => {
+        hosts.forEach((h, i) => {
+          const rule = dnsNameProblem(h);
+          // A single name keeps the path of the field; a list names the entry.
+          if (rule) ctx.addIssue({ code: 'custom', input: h, message: rule, ...(hosts.length > 1 ? { path: [i] } : {}) });
+        });
+        if (new Set(hosts.map((x) => x.toLowerCase())).size !== hosts.length) {
+          ctx.addIssue({ code: 'custom', input: hosts, message: 'lists a host twice (host names are case-insensitive)' });
+        }
+      }),
     readiness: z
       .strictObject({
         path: probePath.prefault(DEFAULTS.service.readiness.path),
