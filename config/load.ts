@@ -189,7 +189,7 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   }
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({
-      path: path ? `${path}.${key}` : key,
+      path: formatPath([...issue.path, key]),
       value: (issue.input as Record<string, unknown> | undefined)?.[key],
       rule: `unknown key — remove it or check its spelling (allowed keys are listed in README "Config reference")`,
     }));
@@ -207,7 +207,13 @@ function ruleText(issue: z.core.$ZodIssue): string {
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+  return path.reduce<string>((acc, key) => {
+    if (typeof key === 'number') return `${acc}[${key}]`;
+    const text = String(key);
+    // A key that would not read back as one (empty, dots, spaces) is shown quoted.
+    if (!/^[A-Za-z0-9_$-]+$/.test(text)) return `${acc || '(root)'}[${JSON.stringify(text)}]`;
+    return acc ? `${acc}.${text}` : text;
+  }, '');
 }
 
 function isRelative(p: string): boolean {
