@@ -47,7 +47,7 @@ export const MAX_DURATION_MS = 24 * 3_600_000;
 /** Nomad refuses Consul checks with an interval or timeout under 1 s (at deploy time; zerodrop refuses at synth). */
 export const NOMAD_MIN_CHECK_MS = 1000;
 
-const duration = (what = 'a duration') =>
+const duration = (what = 'a duration', min?: { ms: number; why: string }) =>
   z.string({ error: `must be ${what} such as "500ms", "6s" or "1m30s"` }).transform((text, ctx) => {
     const ms = parseDurationMs(text);
     if (ms === undefined) {
@@ -58,6 +58,10 @@ const duration = (what = 'a duration') =>
       ctx.issues.push({ code: 'custom', input: text, message: `must be at most ${formatDuration(MAX_DURATION_MS)}: no rollout step sensibly waits longer` });
       return z.NEVER;
     }
+    if (min && ms < min.ms) {
+      ctx.issues.push({ code: 'custom', input: text, message: `must be at least ${formatDuration(min.ms)}: ${min.why}` });
+      return z.NEVER;
+    }
     return ms;
   });
 
@@ -65,8 +69,7 @@ const positiveDuration = () =>
   duration('a positive duration').refine((ms) => ms > 0, { message: 'must be greater than 0s' });
 
 /** At least `minMs`, with the reason in the rule text. */
-const durationAtLeast = (minMs: number, why: string) =>
-  duration().refine((ms) => ms >= minMs, { message: `must be at least ${formatDuration(minMs)}: ${why}` });
+const durationAtLeast = (minMs: number, why: string) => duration('a duration', { ms: minMs, why });
 
 const checkDuration = () => durationAtLeast(NOMAD_MIN_CHECK_MS, 'Nomad refuses check intervals and timeouts under 1s (at deploy time)');
 

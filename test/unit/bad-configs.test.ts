@@ -147,6 +147,12 @@ describe('bad configs: each refused with its path and rule', () => {
     expect(paths).toEqual(expect.arrayContaining(['services[0].drainGrase', 'services[0].drainGrace']));
   });
 
+  test('a duration under its minimum is shown as written, not in milliseconds', () => {
+    const props = structuredClone(minimalProps()) as Props;
+    svc(props).readiness.interval = '500ms';
+    expect(issuesOf(() => check(props)).find((i) => i.path === 'services[0].readiness.interval')!.value).toBe('500ms');
+  });
+
   test('the env key is named in the path and the rule, not given as the value of "Invalid key in record"', () => {
     const props = structuredClone(minimalProps()) as Props;
     svc(props).env = { 'BAD-NAME': 'x' };
