@@ -4,9 +4,9 @@
  */
 import { App } from 'cdktf';
 import { ConfigError } from './config/errors.ts';
-import { loadConfig } from './config/load.ts';
+import { loadConfig, outputDirIssues } from './config/load.ts';
 import { AppStack, EdgeStack } from './stacks/index.ts';
-import { timingPlans } from './timing/model.ts';
+import { timingConfigIssues, timingPlans } from './timing/model.ts';
 
 const configFile = process.env.ZERODROP_CONFIG || 'zerodrop.yaml';
 // Only the verifier's negative control sets this: it deploys a config the kit refuses.
@@ -15,12 +15,17 @@ const unsafe = process.env.ZERODROP_UNSAFE_SKIP_TIMING_CHECKS === '1';
 // under which a rollout that changes a Traefik setting loses its router (see traefik/service-tags.ts).
 const fixedNames = process.env.ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES === '1';
 
+const outdir = process.env.CDKTF_OUTDIR || 'cdktf.out';
+
 try {
-  const config = loadConfig(configFile);
+  const outdirProblems = outputDirIssues(outdir);
+  if (outdirProblems.length > 0) throw new ConfigError(outdirProblems);
+  // Timing rules are checked with the schema, so one error lists every problem.
+  const config = loadConfig(configFile, unsafe ? {} : { moreIssues: timingConfigIssues });
   const plans = timingPlans(config, { unsafeSkipChecks: unsafe });
   if (unsafe) console.error(`zerodrop: WARNING timing checks skipped (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS=1): ${configFile} may drop requests`);
   if (fixedNames) console.error('zerodrop: WARNING fixed Traefik names (ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES=1): a rollout that changes a Traefik setting drops the service');
-  const app = new App({ outdir: process.env.CDKTF_OUTDIR || 'cdktf.out', stackTraces: false });
+  const app = new App({ outdir, stackTraces: false });
   const services = new AppStack(app, 'app', { config, plans, ...(fixedNames ? { traefikNaming: 'fixed' as const } : {}) });
   // `cdktf deploy edge app` applies the app stack first. A change of Traefik's discovery timing
   // (its routing window) then reaches Traefik only after every running allocation was started

@@ -25,6 +25,8 @@ export function parseDurationMs(text: string): number | undefined {
 
 /** Formats milliseconds the way a person writes them: 6000 → "6s", 1500 → "1.5s", 90000 → "1m30s". */
 export function formatDuration(ms: number): string {
+  // Not a duration a config can produce (the schema caps them), but never recurse on one.
+  if (!Number.isFinite(ms) || ms < 0) return `${ms}ms`;
   if (ms === 0) return '0s';
   if (ms < 1000) return `${ms}ms`;
   if (ms < 60_000) return `${trimZeros(ms / 1000)}s`;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseDurationMs } from './duration.ts';
+import { formatDuration, parseDurationMs } from './duration.ts';
+import { dnsNameProblem, httpAddressProblem, PROBE_PATH, templateSequenceProblem } from './validators.ts';
 
 /**
  * The zerodrop config: what a user writes in `zerodrop.yaml` (or passes from TypeScript
@@ -16,6 +17,7 @@ export const DEFAULTS = {
     jobName: 'traefik',
     entryPoint: { name: 'web', port: 80, host: '' },
     adminPort: 8082,
+    acceptGrace: '10s',
     discovery: { refreshInterval: '2s', watch: false, throttle: '2s' },
     healthCheck: { enabled: true, interval: '1s', timeout: '1s' },
     retry: { attempts: 4, initialInterval: '100ms' },
@@ -35,11 +37,29 @@ export const DEFAULTS = {
   },
 } as const;
 
-const duration = (what = 'a duration') =>
+/**
+ * The longest duration any field takes. Nothing in a rollout sensibly waits a day, and a
+ * cap keeps absurd inputs (a 400-digit warm-up is Infinity) from reaching the arithmetic
+ * of the timing model, where they would be blamed on a derived field.
+ */
+export const MAX_DURATION_MS = 24 * 3_600_000;
+
+/** Nomad refuses Consul checks with an interval or timeout under 1 s (at deploy time; zerodrop refuses at synth). */
+export const NOMAD_MIN_CHECK_MS = 1000;
+
+const duration = (what = 'a duration', min?: { ms: number; why: string }) =>
   z.string({ error: `must be ${what} such as "500ms", "6s" or "1m30s"` }).transform((text, ctx) => {
     const ms = parseDurationMs(text);
     if (ms === undefined) {
       ctx.issues.push({ code: 'custom', input: text, message: `must be ${what} such as "500ms", "6s" or "1m30s" (a unit is required)` });
+      return z.NEVER;
+    }
+    if (ms > MAX_DURATION_MS) {
+      ctx.issues.push({ code: 'custom', input: text, message: `must be at most ${formatDuration(MAX_DURATION_MS)}: no rollout step sensibly waits longer` });
+      return z.NEVER;
+    }
+    if (min && ms < min.ms) {
+      ctx.issues.push({ code: 'custom', input: text, message: `must be at least ${formatDuration(min.ms)}: ${min.why}` });
       return z.NEVER;
     }
     return ms;
@@ -48,13 +68,38 @@ const duration = (what = 'a duration') =>
 const positiveDuration = () =>
   duration('a positive duration').refine((ms) => ms > 0, { message: 'must be greater than 0s' });
 
+/** At least `minMs`, with the reason in the rule text. */
+const durationAtLeast = (minMs: number, why: string) => duration('a duration', { ms: minMs, why });
+
+const checkDuration = () => durationAtLeast(NOMAD_MIN_CHECK_MS, 'Nomad refuses check intervals and timeouts under 1s (at deploy time)');
+
 const port = z.int({ error: 'must be a whole port number between 1 and 65535' }).min(1).max(65535);
 const name = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, { error: 'must be lowercase letters, digits and "-", starting with a letter (it names the Nomad job, Consul service and Traefik router)' });
-const hostName = z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'must be a host name such as "api.example.com"' });
-const urlPath = z.string().regex(/^\/[^\s]*$/, { error: 'must be an absolute URL path such as "/readyz"' });
-const address = z.url({ error: 'must be a URL such as "http://127.0.0.1:8500"' });
+/** A string checked by a function that returns the rule it breaks (see config/validators.ts). */
+const checkedString = (problem: (text: string) => string | undefined, typeError: string) =>
+  z.string({ error: typeError }).superRefine((text, ctx) => {
+    const rule = problem(text);
+    if (rule) ctx.addIssue({ code: 'custom', input: text, message: rule });
+  });
+
+const probePath = z.string().regex(PROBE_PATH, {
+  error:
+    'must be a plain absolute path such as "/readyz": letters, digits and "/", ".", "_", "~", "-" only — a "?", "#", backtick or space would keep the router\'s !Path(...) from matching and make the probe public',
+});
+const address = checkedString(httpAddressProblem, 'must be a URL such as "http://127.0.0.1:8500"');
+/** An address Traefik binds: "" (every interface) or one IPv4/IPv6 address. */
+const bindAddress = z.union([z.literal(''), z.ipv4(), z.ipv6()], { error: 'must be an IP address such as "127.0.0.1" or "::1", or "" for every interface' });
+/** Nomad region and datacenter names (datacenters may use Nomad's "*" glob). */
+const region = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { error: 'must be a Nomad region name: letters, digits, "_" and "-" (such as "global")' });
+const datacenter = z.string().regex(/^[A-Za-z0-9_*-]{1,128}$/, { error: 'must be a Nomad datacenter name or glob: letters, digits, "_", "-" and "*" (such as "dc1" or "*")' });
+/** Text that reaches a Terraform block verbatim: no template sequences, no control characters. */
+const terraformText = (typeError: string) =>
+  checkedString((text) => templateSequenceProblem(text) ?? (/[\0-\x1f\x7f]/.test(text) ? 'must not contain control characters' : undefined), typeError);
+
+/** Env names zerodrop sets itself (the app contract, jobs/canary-job.ts `appEnv`): a user value would be silently replaced. */
+export const RESERVED_ENV = ['PORT', 'INTERNAL_PORT', 'BIND_ADDR', 'APP_VERSION', 'DRAIN_GRACE_MS'] as const;
 
 const resources = (d: { cpu: number; memoryMb: number }) =>
   z.strictObject({
@@ -69,7 +114,7 @@ const driver = z.discriminatedUnion(
     z.strictObject({
       type: z.literal('docker'),
       /** Image without tag: the service `version` is the tag. */
-      image: z.string().min(1).regex(/^[^:@\s]+(:\d+)?(\/[^:@\s]+)*$/, { error: 'must be an image name without a tag (the service "version" is the tag)' }),
+      image: z.string().min(1).regex(/^[A-Za-z0-9._-]+(:\d+)?(\/[A-Za-z0-9._-]+)*$/, { error: 'must be an image name without a tag (the service "version" is the tag)' }),
     }),
     z.strictObject({
       type: z.literal('raw_exec'),
@@ -84,7 +129,13 @@ const driver = z.discriminatedUnion(
 const traefikDriver = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('docker'), image: z.string().min(1).prefault('traefik:v3.6.12') }),
+    z.strictObject({
+      type: z.literal('docker'),
+      image: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+(:\d+)?(\/[A-Za-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128})?(@sha256:[0-9a-f]{64})?$/, { error: 'must be a docker image reference such as "traefik:v3.6.12"' })
+        .prefault('traefik:v3.6.12'),
+    }),
     z.strictObject({ type: z.literal('raw_exec'), command: z.string().min(1) }),
   ],
   { error: 'must be {type: docker, image} or {type: raw_exec, command}' },
@@ -111,21 +162,36 @@ const service = z
       .prefault({ ...DEFAULTS.service.ports }),
     /** Public host name(s) routed by Traefik: one name or a list; resolved to a list. */
     host: z
-      .union([hostName, z.array(hostName).min(1, { error: 'must name at least one host' })], { error: 'must be a host name such as "api.example.com", or a list of them' })
+      .union([z.string(), z.array(z.string()).min(1, { error: 'must name at least one host' })], { error: 'must be a host name such as "api.example.com", or a list of them' })
       .transform((h) => (Array.isArray(h) ? h : [h]))
-      .refine((h) => new Set(h).size === h.length, { error: 'lists a host twice' }),
+      .superRefine((hosts, ctx) => {
+        hosts.forEach((h, i) => {
+          const rule = dnsNameProblem(h);
+          // A single name keeps the path of the field; a list names the entry.
+          if (rule) ctx.addIssue({ code: 'custom', input: h, message: rule, ...(hosts.length > 1 ? { path: [i] } : {}) });
+        });
+        if (new Set(hosts.map((x) => x.toLowerCase())).size !== hosts.length) {
+          ctx.addIssue({ code: 'custom', input: hosts, message: 'lists a host twice (host names are case-insensitive)' });
+        }
+      }),
     readiness: z
       .strictObject({
-        path: urlPath.prefault(DEFAULTS.service.readiness.path),
-        interval: positiveDuration().prefault(DEFAULTS.service.readiness.interval),
-        timeout: positiveDuration().prefault(DEFAULTS.service.readiness.timeout),
+        path: probePath.prefault(DEFAULTS.service.readiness.path),
+        interval: checkDuration().prefault(DEFAULTS.service.readiness.interval),
+        timeout: checkDuration().prefault(DEFAULTS.service.readiness.timeout),
+        /**
+         * Whether the app also answers `path` on ports.http. Traefik's health-check probes the
+         * ROUTED port (see README "Traefik health-check port"); required when that check is on
+         * and no ports.internalStatic is set. false: Traefik does not health-check this service.
+         */
+        servedOnRoutedPort: z.boolean().optional(),
       })
       .prefault({ ...DEFAULTS.service.readiness }),
     liveness: z
       .strictObject({
-        path: urlPath.prefault(DEFAULTS.service.liveness.path),
-        interval: positiveDuration().prefault(DEFAULTS.service.liveness.interval),
-        timeout: positiveDuration().prefault(DEFAULTS.service.liveness.timeout),
+        path: probePath.prefault(DEFAULTS.service.liveness.path),
+        interval: checkDuration().prefault(DEFAULTS.service.liveness.interval),
+        timeout: checkDuration().prefault(DEFAULTS.service.liveness.timeout),
         failures: z.int().min(1).max(20).prefault(DEFAULTS.service.liveness.failures),
         /** @default - derived: warmup + margin, so warm-up never counts against the instance */
         grace: duration().optional(),
@@ -146,7 +212,7 @@ const service = z
     progressDeadline: positiveDuration().optional(),
     applyTimeout: positiveDuration().optional(),
     resources: resources(DEFAULTS.service.resources),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'env names must be shell-style identifiers' }), z.string()).prefault({}),
+    env: z.record(z.string(), z.string({ error: 'must be a string (quote numbers and booleans in YAML)' })).prefault({}),
   })
   .superRefine((s, ctx) => {
     if (s.canary > s.count) {
@@ -154,6 +220,19 @@ const service = z
     }
     if (s.ports.http === s.ports.internal) {
       ctx.addIssue({ code: 'custom', path: ['ports', 'internal'], input: s.ports.internal, message: `must differ from ports.http (${s.ports.http}): probes live on their own port` });
+    }
+    for (const probe of ['readiness', 'liveness'] as const) {
+      const p = s[probe];
+      if (p.timeout > p.interval) {
+        ctx.addIssue({ code: 'custom', path: [probe, 'timeout'], input: formatDuration(p.timeout), message: `must be at most ${probe}.interval (${formatDuration(p.interval)}): checks would overlap` });
+      }
+    }
+    for (const key of Object.keys(s.env)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+        ctx.addIssue({ code: 'custom', path: ['env', key], input: key, message: `env name "${key}" must be a shell-style identifier: letters, digits and "_", not starting with a digit` });
+      } else if ((RESERVED_ENV as readonly string[]).includes(key)) {
+        ctx.addIssue({ code: 'custom', path: ['env', key], input: key, message: `env name "${key}" is set by zerodrop (the app contract: ${RESERVED_ENV.join(', ')}) — remove it` });
+      }
     }
   });
 
@@ -167,15 +246,28 @@ const traefik = z
       .strictObject({
         name: name.prefault(DEFAULTS.traefik.entryPoint.name),
         port: port.prefault(DEFAULTS.traefik.entryPoint.port),
-        /** Interface to bind; "" means every interface. */
-        host: z.string().prefault(DEFAULTS.traefik.entryPoint.host),
+        /** Interface to bind: an IP address, or "" for every interface. */
+        host: bindAddress.prefault(DEFAULTS.traefik.entryPoint.host),
       })
       .prefault({ ...DEFAULTS.traefik.entryPoint }),
     /** Ping (/ping) and Prometheus metrics, on their own entry point. */
     adminPort: port.prefault(DEFAULTS.traefik.adminPort),
+    /**
+     * Interface the admin entry point (/ping, /metrics) binds: an IP address, or "" for every interface.
+     * @default - the address Nomad allocated the admin port on (NOMAD_IP_admin): reachable by the
+     * Consul check of /ping, a front load balancer and a metrics scraper on the cluster network,
+     * not on other interfaces of the node
+     */
+    adminHost: bindAddress.optional(),
+    /**
+     * How long Traefik keeps accepting requests after SIGTERM while /ping answers 503, so a front
+     * load balancer that health-checks /ping stops sending to this node first. Set it to at least
+     * the load balancer's check interval × unhealthy threshold.
+     */
+    acceptGrace: duration().prefault(DEFAULTS.traefik.acceptGrace),
     discovery: z
       .strictObject({
-        refreshInterval: positiveDuration().prefault(DEFAULTS.traefik.discovery.refreshInterval),
+        refreshInterval: durationAtLeast(100, 'Traefik polls the whole catalog each time; faster polling only loads Consul').prefault(DEFAULTS.traefik.discovery.refreshInterval),
         /** Consul blocking queries instead of polling. */
         watch: z.boolean().prefault(DEFAULTS.traefik.discovery.watch),
         /** Traefik's global providersThrottleDuration: every reload waits this long. */
@@ -185,15 +277,20 @@ const traefik = z
     healthCheck: z
       .strictObject({
         enabled: z.boolean().prefault(DEFAULTS.traefik.healthCheck.enabled),
-        interval: positiveDuration().prefault(DEFAULTS.traefik.healthCheck.interval),
-        timeout: positiveDuration().prefault(DEFAULTS.traefik.healthCheck.timeout),
+        interval: durationAtLeast(100, 'Traefik probes every server this often').prefault(DEFAULTS.traefik.healthCheck.interval),
+        timeout: durationAtLeast(100, 'a shorter timeout fails servers on ordinary latency').prefault(DEFAULTS.traefik.healthCheck.timeout),
+      })
+      .superRefine((h, ctx) => {
+        if (h.timeout > h.interval) {
+          ctx.addIssue({ code: 'custom', path: ['timeout'], input: formatDuration(h.timeout), message: `must be at most traefik.healthCheck.interval (${formatDuration(h.interval)}): probes would pile up and a hung server stays UP for the whole timeout` });
+        }
       })
       .prefault({ ...DEFAULTS.traefik.healthCheck }),
     retry: z
       .strictObject({
         /** Total tries including the first; 1 turns retries off. */
         attempts: z.int().min(1).max(10).prefault(DEFAULTS.traefik.retry.attempts),
-        initialInterval: duration().prefault(DEFAULTS.traefik.retry.initialInterval),
+        initialInterval: durationAtLeast(10, 'with no backoff every retry is spent in the same instant, against the same stale routing table').prefault(DEFAULTS.traefik.retry.initialInterval),
       })
       .prefault({ ...DEFAULTS.traefik.retry }),
     resources: resources(DEFAULTS.traefik.resources),
@@ -206,12 +303,15 @@ const state = z.discriminatedUnion(
     z.strictObject({
       backend: z.literal('local'),
       /** Directory of `terraform.<stack>.tfstate`. @default - the project root ($ZERODROP_TF_STATE_DIR overrides) */
-      dir: z.string().min(1).optional(),
+      dir: terraformText('must be a directory path').optional(),
     }),
     z.strictObject({
       backend: z.literal('consul'),
       /** KV prefix; each stack stores its state at `<path>/<stack>`. */
-      path: z.string().min(1).prefault(DEFAULTS.state.consulPath),
+      path: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, { error: 'must be a Consul KV prefix such as "zerodrop/terraform": "/"-separated segments of letters, digits, "_", "." and "-"' })
+        .prefault(DEFAULTS.state.consulPath),
       lock: z.boolean().prefault(DEFAULTS.state.consulLock),
     }),
   ],
@@ -226,8 +326,8 @@ export const zerodropSchema = z
           .strictObject({
             /** @default - $NOMAD_ADDR at synth time, else http://127.0.0.1:4646 */
             address: address.optional(),
-            region: z.string().min(1).prefault(DEFAULTS.nomad.region),
-            datacenters: z.array(z.string().min(1)).min(1).prefault([...DEFAULTS.nomad.datacenters]),
+            region: region.prefault(DEFAULTS.nomad.region),
+            datacenters: z.array(datacenter).min(1).prefault([...DEFAULTS.nomad.datacenters]),
             /** The clients' max_kill_timeout: Nomad silently caps kill_timeout at it. */
             maxKillTimeout: positiveDuration().prefault(DEFAULTS.nomad.maxKillTimeout),
           })
@@ -244,19 +344,64 @@ export const zerodropSchema = z
       })
       .prefault({}),
     traefik,
-    timing: z.strictObject({ margin: duration().prefault(DEFAULTS.timing.margin) }).prefault({}),
+    timing: z
+      .strictObject({
+        /**
+         * Added to every timing rule. At least 1s: Consul and Nomad observe checks with 1 s
+         * granularity, so a smaller margin cannot absorb even one late check.
+         */
+        margin: durationAtLeast(1000, 'Consul and Nomad observe checks at 1s granularity, so a smaller margin cannot absorb one late check').prefault(DEFAULTS.timing.margin),
+      })
+      .prefault({}),
     services: z.array(service).min(1, { error: 'at least one service is required' }),
   })
   .superRefine((c, ctx) => {
+    const t = c.traefik;
+    if (t.entryPoint.port === t.adminPort) {
+      ctx.addIssue({ code: 'custom', path: ['traefik', 'adminPort'], input: t.adminPort, message: `must differ from traefik.entryPoint.port (${t.entryPoint.port}): /ping and /metrics need their own entry point` });
+    }
     const seen = new Map<string, number>();
+    const hostOwner = new Map<string, string>();
+    const staticOwner = new Map<number, number>();
     c.services.forEach((s, i) => {
       const first = seen.get(s.name);
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], input: s.name, message: `duplicates services[${first}].name: names must be unique` });
       }
       seen.set(s.name, i);
-      if (s.name === c.traefik.jobName) {
+      if (s.name === t.jobName) {
         ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], input: s.name, message: `is traefik.jobName: pick another name` });
+      }
+      s.host.forEach((h, j) => {
+        // Host names are case-insensitive, and so is Traefik's Host() matcher.
+        const key = h.toLowerCase();
+        const path = ['services', i, 'host', ...(s.host.length > 1 ? [j] : [])];
+        const owner = hostOwner.get(key);
+        if (owner !== undefined) {
+          ctx.addIssue({ code: 'custom', path, input: h, message: `is already routed by ${owner}: two routers with the same Host rule send every request to only one of the services — each host belongs to one service` });
+        } else hostOwner.set(key, `services[${i}].host`);
+      });
+      const fixed = s.ports.internalStatic;
+      if (fixed !== undefined) {
+        if (fixed === t.entryPoint.port || fixed === t.adminPort) {
+          ctx.addIssue({ code: 'custom', path: ['services', i, 'ports', 'internalStatic'], input: fixed, message: `collides with Traefik's ${fixed === t.adminPort ? 'traefik.adminPort' : 'traefik.entryPoint.port'} (${fixed}), reserved on every node — pick another port` });
+        }
+        const other = staticOwner.get(fixed);
+        if (other !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['services', i, 'ports', 'internalStatic'], input: fixed, message: `is also services[${other}].ports.internalStatic: both reserve it on the host, so they could never share a node — pick another port` });
+        } else staticOwner.set(fixed, i);
+      }
+      if (t.healthCheck.enabled && fixed === undefined && s.readiness.servedOnRoutedPort === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', i, 'readiness', 'servedOnRoutedPort'],
+          input: undefined,
+          message:
+            `is required: Traefik health-checks ${s.readiness.path} on the ROUTED port (ports.http), because its health-check port cannot follow Nomad's dynamic ports. ` +
+            `An app that answers ${s.readiness.path} only on ports.internal passes Consul's check, gets promoted, and is then DOWN in Traefik: 503 for everyone. ` +
+            `Set true if the app answers ${s.readiness.path} on ports.http too (the reference app does); false to have Traefik not health-check "${s.name}"; ` +
+            `or set ports.internalStatic (README "Traefik health-check port")`,
+        });
       }
     });
   });

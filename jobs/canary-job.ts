@@ -83,6 +83,9 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
             ],
           },
         ],
+        // A static internal port can be held by one allocation per node: without this, a canary
+        // placed beside an old allocation fails on the port collision.
+        ...(internalPort ? { Constraints: [{ Operand: 'distinct_hosts' as const, RTarget: 'true' }] } : {}),
         Update: {
           MaxParallel: service.maxParallel,
           Canary: service.canary,

@@ -24,8 +24,15 @@ export interface NomadTaskGroup {
   Count: number;
   Networks: NomadNetwork[];
   Services?: NomadService[];
+  Constraints?: NomadConstraint[];
   Update?: NomadUpdate;
   Tasks: NomadTask[];
+}
+
+export interface NomadConstraint {
+  LTarget?: string;
+  RTarget: string;
+  Operand: 'distinct_hosts';
 }
 
 export interface NomadNetwork {
@@ -86,5 +93,7 @@ export interface NomadTemplate {
   EmbeddedTmpl: string;
   DestPath: string;
   ChangeMode: 'restart' | 'signal' | 'noop';
+  /** Random delay before the change mode fires, in nanoseconds. */
+  Splay?: number;
   Perms: string;
 }

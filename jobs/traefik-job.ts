@@ -1,6 +1,6 @@
 import { toNanos } from '../config/duration.ts';
 import type { ZerodropConfig } from '../config/schema.ts';
-import { TRAEFIK_TIMING } from '../timing/model.ts';
+import { TRAEFIK_PING, traefikPlan } from '../timing/model.ts';
 import { traefikStaticYaml } from '../traefik/static-config.ts';
 import { jobIdentity, type NomadJob } from './nomad-api.ts';
 
@@ -12,11 +12,23 @@ export function traefikVariablePath(jobName: string): string {
 /**
  * Traefik as a system job (one per client), its static config rendered by a Nomad
  * template into the secrets dir, reading the Consul token from a Nomad variable.
+ * Changes roll one node at a time behind its /ping check, and every stop drains
+ * (see `TraefikPlan` in timing/model.ts for each duration).
  */
-export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik'>): NomadJob {
+export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 'timing' | 'services'>): NomadJob {
   const t = config.traefik;
+  const plan = traefikPlan(config);
   const tokenExpression = config.cluster.consul.acl ? `{{ with nomadVar "${traefikVariablePath(t.jobName)}" }}{{ .consul_token }}{{ end }}` : undefined;
   const configFile = '${NOMAD_SECRETS_DIR}/traefik.yaml';
+  const staticYaml = traefikStaticYaml({
+    traefik: t,
+    plan,
+    ...(tokenExpression ? { consulTokenExpression: tokenExpression } : {}),
+    onlyKitServices: !config.cluster.consul.acl,
+    // Not every interface: the address Nomad allocated the admin port on, which the Consul
+    // check of /ping (run against that address) and a scraper on the cluster network reach.
+    defaultAdminHostExpression: '{{ env "NOMAD_IP_admin" }}',
+  });
   return {
     ...jobIdentity(t.jobName, 'system', config.cluster.nomad),
     TaskGroups: [
@@ -37,9 +49,22 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik'>):
             Name: t.jobName,
             PortLabel: 'admin',
             Provider: 'consul',
-            Checks: [{ Name: `${t.jobName}-ping`, Type: 'http', PortLabel: 'admin', Path: '/ping', Interval: toNanos(TRAEFIK_TIMING.pingIntervalMs), Timeout: toNanos(TRAEFIK_TIMING.pingTimeoutMs) }],
+            Checks: [{ Name: `${t.jobName}-ping`, Type: 'http', PortLabel: 'admin', Path: '/ping', Interval: toNanos(TRAEFIK_PING.intervalMs), Timeout: toNanos(TRAEFIK_PING.timeoutMs) }],
           },
         ],
+        // Without this block a change to the edge replaces Traefik on every node at once.
+        // One node at a time, each gated on its /ping check; no canary: a canary Traefik would
+        // need the node's reserved ports, which the old one holds.
+        Update: {
+          MaxParallel: 1,
+          Canary: 0,
+          AutoPromote: false,
+          AutoRevert: true,
+          HealthCheck: 'checks',
+          MinHealthyTime: toNanos(plan.minHealthyTimeMs),
+          HealthyDeadline: toNanos(plan.healthyDeadlineMs),
+          ProgressDeadline: toNanos(plan.progressDeadlineMs),
+        },
         Tasks: [
           {
             Name: 'traefik',
@@ -48,9 +73,25 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik'>):
               t.driver.type === 'docker'
                 ? { image: t.driver.image, network_mode: 'host', args: [`--configFile=${configFile}`] }
                 : { command: t.driver.command, args: [`--configFile=${configFile}`] },
-            Templates: [{ EmbeddedTmpl: traefikStaticYaml({ traefik: t, consulTokenExpression: tokenExpression }), DestPath: 'secrets/traefik.yaml', ChangeMode: 'restart', Perms: '0600' }],
+            Templates: [
+              {
+                EmbeddedTmpl: staticYaml,
+                DestPath: 'secrets/traefik.yaml',
+                // restart is the only correct mode: the token sits in Traefik's static config,
+                // which Traefik cannot reload (no signal re-reads it), and a Traefik left on a
+                // revoked token stops seeing catalog changes, the outage this kit exists to
+                // prevent. Nomad fires it only when the rendered file changes (a new token),
+                // not on every read of the variable. Each restart drains (accept grace with
+                // /ping at 503, then graceTimeOut, inside kill_timeout), and the splay spreads
+                // the restarts of the nodes, which all see a new token at the same moment.
+                ChangeMode: 'restart',
+                Splay: toNanos(plan.templateSplayMs),
+                Perms: '0600',
+              },
+            ],
             KillSignal: 'SIGTERM',
-            KillTimeout: toNanos(TRAEFIK_TIMING.killTimeoutMs),
+            KillTimeout: toNanos(plan.killTimeoutMs),
+            ShutdownDelay: toNanos(plan.shutdownDelayMs),
             Resources: { CPU: t.resources.cpu, MemoryMB: t.resources.memoryMb },
           },
         ],

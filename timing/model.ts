@@ -20,16 +20,87 @@ import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 /** Blocking queries deliver a catalog change in well under a second; this allowance is an estimate, not a measurement. */
 export const WATCH_DELIVERY_MS = 1000;
 
+/** Traefik's own Consul check of /ping (its job's health gate). */
+export const TRAEFIK_PING = { intervalMs: 5_000, timeoutMs: 2_000 } as const;
+
+/** Time a new Traefik allocation gets to pull its image and start, before its min_healthy_time starts counting. */
+export const TRAEFIK_START_ALLOWANCE_MS = 60_000;
+
 /**
- * Traefik's own durations as a Nomad task: it finishes in-flight requests for its entry
- * point's graceTimeOut on SIGTERM, so its kill_timeout must outlast that.
+ * Upper bound of the random delay before a Traefik allocation restarts for a re-rendered
+ * template (a new Consul token). Every node sees the new token at the same moment; the splay
+ * spreads their restarts so that they rarely overlap (each takes about kill_timeout plus a
+ * start), while a replaced token still reaches every node within minutes.
  */
-export const TRAEFIK_TIMING = {
-  graceTimeOutMs: 10_000,
-  killTimeoutMs: 10_000 + 2_000,
-  pingIntervalMs: 5_000,
-  pingTimeoutMs: 2_000,
-} as const;
+export const TRAEFIK_TOKEN_RESTART_SPLAY_MS = 120_000;
+
+/**
+ * Traefik's own durations as a Nomad system job. On SIGTERM Traefik first keeps accepting
+ * for `acceptGrace` while /ping answers 503 (so a front load balancer stops sending to the
+ * node), then finishes in-flight requests for `graceTimeOut`; kill_timeout outlasts both.
+ */
+export interface TraefikPlan {
+  /** entryPoints.*.transport.lifeCycle.requestAcceptGraceTimeout: traefik.acceptGrace */
+  readonly acceptGraceMs: number;
+  /** entryPoints.*.transport.lifeCycle.graceTimeOut: the longest request of any service + margin */
+  readonly graceTimeOutMs: number;
+  /** acceptGrace + graceTimeOut + margin */
+  readonly killTimeoutMs: number;
+  /**
+   * 0 on purpose: during a shutdown_delay Traefik is not yet signalled and /ping still answers
+   * 200, which would hide the drain from a front load balancer. Nomad deregisters Traefik from
+   * Consul and signals it at once, so the accept grace is one window for both kinds of front:
+   * those reading the Consul catalog and those health-checking /ping.
+   */
+  readonly shutdownDelayMs: number;
+  /**
+   * Rolling update, one node at a time: a new Traefik must have loaded the catalog (routing
+   * window) and a front load balancer must have seen its /ping pass (about the accept grace)
+   * before the next node is taken down: max(routing window, acceptGrace) + margin.
+   */
+  readonly minHealthyTimeMs: number;
+  /** minHealthyTime + start allowance (image pull) */
+  readonly healthyDeadlineMs: number;
+  /** healthyDeadline + 10s, as for services */
+  readonly progressDeadlineMs: number;
+  readonly templateSplayMs: number;
+}
+
+export function traefikPlan(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 'services'>): TraefikPlan {
+  const margin = config.timing.margin;
+  const window = routingWindow({ refreshIntervalMs: config.traefik.discovery.refreshInterval, watch: config.traefik.discovery.watch, throttleMs: config.traefik.discovery.throttle });
+  const acceptGraceMs = config.traefik.acceptGrace;
+  const graceTimeOutMs = Math.max(0, ...config.services.map((s) => s.longestRequest)) + margin;
+  const minHealthyTimeMs = ceilToSecond(Math.max(window.ms, acceptGraceMs) + margin);
+  const healthyDeadlineMs = minHealthyTimeMs + TRAEFIK_START_ALLOWANCE_MS;
+  return {
+    acceptGraceMs,
+    graceTimeOutMs,
+    killTimeoutMs: acceptGraceMs + graceTimeOutMs + margin,
+    shutdownDelayMs: 0,
+    minHealthyTimeMs,
+    healthyDeadlineMs,
+    progressDeadlineMs: healthyDeadlineMs + 10_000,
+    templateSplayMs: TRAEFIK_TOKEN_RESTART_SPLAY_MS,
+  };
+}
+
+/** Traefik's rules, as config issues. */
+export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 'services' | 'cluster'>): ConfigIssue[] {
+  const plan = traefikPlan(config);
+  const max = config.cluster.nomad.maxKillTimeout;
+  if (plan.killTimeoutMs <= max) return [];
+  return [
+    {
+      path: 'traefik.acceptGrace',
+      value: d(plan.acceptGraceMs),
+      rule:
+        `[traefik-kill-timeout-within-max-kill-timeout] Traefik's kill_timeout ${d(plan.killTimeoutMs)} (traefik.acceptGrace ${d(plan.acceptGraceMs)} + graceTimeOut ${d(plan.graceTimeOutMs)} ` +
+        `(longest services[].longestRequest + timing.margin) + timing.margin ${d(config.timing.margin)}) > cluster.nomad.maxKillTimeout ${d(max)}: Nomad would SIGKILL Traefik mid-drain — ` +
+        `shorten traefik.acceptGrace to ≤ ${d(Math.max(0, max - plan.graceTimeOutMs - config.timing.margin))}, or raise the clients' max_kill_timeout and cluster.nomad.maxKillTimeout together`,
+    },
+  ];
+}
 
 /** How each derived value is computed, in words: `npm run plan` and the README quote these. */
 export const DERIVATIONS = {
@@ -284,6 +355,15 @@ export interface TimingOptions {
   readonly unsafeSkipChecks?: boolean;
 }
 
+/** Every timing rule every service and Traefik break, as config issues (empty when the config is zero-downtime). */
+export function timingConfigIssues(config: ZerodropConfig): ConfigIssue[] {
+  const issues = config.services.flatMap((service, index) => {
+    const inputs = timingInputs(service, config);
+    return timingIssues(inputs, derivePlan(inputs), { service: `services[${index}]`, serviceName: service.name });
+  });
+  return [...issues, ...traefikTimingIssues(config)];
+}
+
 /** Plans every service, or throws one ConfigError naming every broken rule in every service. */
 export function timingPlans(config: ZerodropConfig, opts: TimingOptions = {}): Map<string, TimingPlan> {
   const plans = new Map<string, TimingPlan>();
@@ -294,6 +374,7 @@ export function timingPlans(config: ZerodropConfig, opts: TimingOptions = {}): M
     plans.set(service.name, plan);
     issues.push(...timingIssues(inputs, plan, { service: `services[${index}]`, serviceName: service.name }));
   });
+  issues.push(...traefikTimingIssues(config));
   if (issues.length > 0 && !opts.unsafeSkipChecks) throw new ConfigError(issues);
   return plans;
 }

@@ -1,3 +1,3 @@
 export { traefikConsulPolicyRules } from './consul-policy.ts';
-export { routerRule, traefikNames, traefikServiceTags } from './service-tags.ts';
-export { traefikStaticConfig, traefikStaticYaml, type TraefikStaticProps } from './static-config.ts';
+export { edgeTag, routerRule, traefikNames, traefikServiceTags } from './service-tags.ts';
+export { listenAddress, traefikStaticConfig, traefikStaticYaml, type TraefikStaticProps } from './static-config.ts';

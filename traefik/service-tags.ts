@@ -21,6 +21,14 @@ export interface TraefikNames {
   readonly retry?: string;
 }
 
+/**
+ * The tag every service of this kit carries, naming the Traefik job that routes it. Without
+ * Consul ACLs, Traefik's consulCatalog constraint admits only services with this tag.
+ */
+export function edgeTag(traefik: Pick<TraefikConfig, 'jobName'>): string {
+  return `zerodrop.edge=${traefik.jobName}`;
+}
+
 /** The public router rule: the service's host, minus the probe endpoints (they are for Consul and Traefik, not the internet). */
 export function routerRule(service: Pick<ServiceConfig, 'host' | 'readiness' | 'liveness'>): string {
   const hosts = service.host.map((h) => `Host(\`${h}\`)`);
@@ -36,7 +44,11 @@ function contentName(base: string, settings: unknown): string {
 /** Every setting of the three Traefik objects a service gets, as tag suffix → value. */
 function traefikSettings(service: ServiceConfig, traefik: TraefikConfig) {
   const retry = traefik.retry.attempts > 1 ? { attempts: String(traefik.retry.attempts), initialinterval: d(traefik.retry.initialInterval) } : undefined;
-  const healthcheck = traefik.healthCheck.enabled
+  // Traefik probes the ROUTED port unless a static internal port is set; an app that does not
+  // answer the readiness path there says so (readiness.servedOnRoutedPort: false) and gets no
+  // Traefik health-check rather than every server DOWN.
+  const healthChecked = traefik.healthCheck.enabled && (service.ports.internalStatic !== undefined || service.readiness.servedOnRoutedPort !== false);
+  const healthcheck = healthChecked
     ? {
         path: service.readiness.path,
         interval: d(traefik.healthCheck.interval),
@@ -69,7 +81,7 @@ export function traefikServiceTags(service: ServiceConfig, traefik: TraefikConfi
   const s = traefikSettings(service, traefik);
   const router = `traefik.http.routers.${n.router}`;
   const lb = `traefik.http.services.${n.service}.loadbalancer`;
-  const tags = ['traefik.enable=true', `${router}.rule=${s.rule}`, `${router}.service=${n.service}`];
+  const tags = ['traefik.enable=true', edgeTag(traefik), `${router}.rule=${s.rule}`, `${router}.service=${n.service}`];
   if (naming === 'fixed') tags.push(`${router}.entrypoints=${traefik.entryPoint.name}`);
   if (s.retry && n.retry) {
     const mw = `traefik.http.middlewares.${n.retry}.retry`;

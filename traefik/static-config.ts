@@ -1,37 +1,57 @@
 import { stringify } from 'yaml';
 import { formatDuration as d } from '../config/duration.ts';
 import type { TraefikConfig } from '../config/schema.ts';
-import { TRAEFIK_TIMING } from '../timing/model.ts';
+import type { TraefikPlan } from '../timing/model.ts';
+import { edgeTag } from './service-tags.ts';
 
 export interface TraefikStaticProps {
   readonly traefik: TraefikConfig;
+  /** Traefik's shutdown durations (timing/model.ts `traefikPlan`). */
+  readonly plan: TraefikPlan;
   /**
    * What goes in `providers.consulCatalog.endpoint.token`: a Nomad template expression
    * that reads the secret at run time, so the token never sits in a jobspec or plan.
    * @default - no token line (Consul without ACLs)
    */
   readonly consulTokenExpression?: string;
+  /**
+   * Route only services carrying this kit's `zerodrop.edge=<traefik job>` tag. Without Consul
+   * ACLs nothing else keeps Traefik from routing any service tagged `traefik.enable=true`;
+   * with ACLs, the token reads only the kit's services. @default false
+   */
+  readonly onlyKitServices?: boolean;
+  /**
+   * Interface of the admin entry point when `traefik.adminHost` is not set: a Nomad template
+   * expression for the address Nomad allocated the admin port on. @default - every interface
+   */
+  readonly defaultAdminHostExpression?: string;
+}
+
+/** `host:port` for an entry point address; IPv6 addresses go in brackets. */
+export function listenAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Traefik v3 static configuration, as a plain object (see `traefikStaticYaml`). */
-export function traefikStaticConfig({ traefik, consulTokenExpression }: TraefikStaticProps): Record<string, unknown> {
+export function traefikStaticConfig({ traefik, plan, consulTokenExpression, onlyKitServices = false, defaultAdminHostExpression }: TraefikStaticProps): Record<string, unknown> {
   const consul = new URL(traefik.consulAddress);
   const ep = traefik.entryPoint;
+  // On SIGTERM: keep accepting for acceptGrace while /ping answers 503 (a front load balancer
+  // health-checking /ping stops sending), then finish in-flight requests for graceTimeOut.
+  const lifeCycle = { requestAcceptGraceTimeout: d(plan.acceptGraceMs), graceTimeOut: d(plan.graceTimeOutMs) };
   return {
     global: { checkNewVersion: false, sendAnonymousUsage: false },
     entryPoints: {
       [ep.name]: {
-        address: `${ep.host}:${ep.port}`,
+        address: listenAddress(ep.host, ep.port),
         // Service routers name no entry point and so take this one (and never the admin one).
         asDefault: true,
-        transport: {
-          // On its own shutdown Traefik keeps serving in-flight requests this long.
-          lifeCycle: { graceTimeOut: d(TRAEFIK_TIMING.graceTimeOutMs) },
-        },
+        transport: { lifeCycle },
       },
-      admin: { address: `${ep.host}:${traefik.adminPort}` },
+      // The admin entry point drains alike, so /ping keeps answering (503) through the accept grace.
+      admin: { address: listenAddress(traefik.adminHost ?? defaultAdminHostExpression ?? '', traefik.adminPort), transport: { lifeCycle } },
     },
-    ping: { entryPoint: 'admin' },
+    ping: { entryPoint: 'admin', terminatingStatusCode: 503 },
     metrics: { prometheus: { entryPoint: 'admin', addRoutersLabels: true, addServicesLabels: true } },
     log: { level: 'INFO', format: 'json' },
     accessLog: { format: 'json' },
@@ -42,6 +62,7 @@ export function traefikStaticConfig({ traefik, consulTokenExpression }: TraefikS
         prefix: 'traefik',
         // Only services that opt in with traefik.enable=true are routed.
         exposedByDefault: false,
+        ...(onlyKitServices ? { constraints: `Tag(\`${edgeTag(traefik)}\`)` } : {}),
         // The default also admits "warning"; only a passing readiness check may take traffic.
         strictChecks: ['passing'],
         refreshInterval: d(traefik.discovery.refreshInterval),

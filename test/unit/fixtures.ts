@@ -4,7 +4,7 @@ import type { ZerodropProps } from '../../config/schema.ts';
 export function minimalProps(overrides: Partial<ZerodropProps['services'][number]> = {}): ZerodropProps {
   return {
     cluster: { nomad: { address: 'http://127.0.0.1:4646' }, consul: { address: 'http://127.0.0.1:8500' } },
-    services: [{ name: 'api', version: 'v1', driver: { type: 'docker', image: 'ghcr.io/example/api' }, host: 'api.example.com', warmup: '12s', ...overrides }],
+    services: [{ name: 'api', version: 'v1', driver: { type: 'docker', image: 'ghcr.io/example/api' }, host: 'api.example.com', warmup: '12s', readiness: { servedOnRoutedPort: true }, ...overrides }],
   };
 }
 

@@ -61,6 +61,11 @@ describe('canaryJob()', () => {
     expect(raw.Networks[0]!.DynamicPorts).toEqual([{ Label: 'http' }, { Label: 'internal' }]);
   });
 
+  test('a static internal port puts allocations on distinct hosts; dynamic ports do not', () => {
+    expect(build({ ports: { internalStatic: 9081 } }).job.TaskGroups[0]!.Constraints).toEqual([{ Operand: 'distinct_hosts', RTarget: 'true' }]);
+    expect(group.Constraints).toBeUndefined();
+  });
+
   test('a static internal port is reserved and Traefik health-checks it', () => {
     const { job } = build({ ports: { internalStatic: 9081 } });
     const group = job.TaskGroups[0]!;
@@ -131,6 +136,7 @@ describe('canaryJob()', () => {
                 "Provider": "consul",
                 "Tags": [
                   "traefik.enable=true",
+                  "zerodrop.edge=traefik",
                   "traefik.http.routers.api-71ecf151.rule=Host(\`api.example.com\`) && !Path(\`/readyz\`) && !Path(\`/livez\`)",
                   "traefik.http.routers.api-71ecf151.service=api-d66fcd49",
                   "traefik.http.routers.api-71ecf151.middlewares=api-retry-dd39004f",
@@ -206,6 +212,43 @@ describe('traefikJob()', () => {
     expect(task.Templates![0]).toMatchObject({ DestPath: 'secrets/traefik.yaml', Perms: '0600' });
     expect(task.Templates![0]!.EmbeddedTmpl).toContain('token: \'{{ with nomadVar "nomad/jobs/traefik" }}{{ .consul_token }}{{ end }}\'');
     expect(task.Config).toEqual({ image: 'traefik:v3.6.12', network_mode: 'host', args: ['--configFile=${NOMAD_SECRETS_DIR}/traefik.yaml'] });
+  });
+
+  test('rolls one node at a time, gated on its /ping check, with the timing model durations', () => {
+    expect(job.TaskGroups[0]!.Update).toEqual({
+      MaxParallel: 1,
+      Canary: 0,
+      AutoPromote: false,
+      AutoRevert: true,
+      HealthCheck: 'checks',
+      // max(routing window 4s, acceptGrace 10s) + margin 2s; + 60s start allowance; + 10s
+      MinHealthyTime: 12 * NS,
+      HealthyDeadline: 72 * NS,
+      ProgressDeadline: 82 * NS,
+    });
+  });
+
+  test('drains on stop: kill_timeout covers accept grace + graceTimeOut + margin, no shutdown_delay hiding the drain from /ping', () => {
+    expect(task).toMatchObject({ KillSignal: 'SIGTERM', KillTimeout: (10 + 3 + 2) * NS, ShutdownDelay: 0 });
+    const yaml = task.Templates![0]!.EmbeddedTmpl;
+    expect(yaml).toContain('requestAcceptGraceTimeout: 10s');
+    expect(yaml).toContain('terminatingStatusCode: 503');
+  });
+
+  test('restarts on a re-rendered template (static config cannot reload), spread over the nodes by a splay', () => {
+    expect(task.Templates![0]).toMatchObject({ ChangeMode: 'restart', Splay: 120 * NS });
+  });
+
+  test("binds the admin entry point to Nomad's address for the admin port unless traefik.adminHost says otherwise", () => {
+    expect(task.Templates![0]!.EmbeddedTmpl).toContain(`address: '{{ env "NOMAD_IP_admin" }}:8082'`);
+    const pinned = build({}, { adminHost: '127.0.0.1' }).config;
+    expect(traefikJob(pinned).TaskGroups[0]!.Tasks[0]!.Templates![0]!.EmbeddedTmpl).toContain('address: 127.0.0.1:8082');
+  });
+
+  test('without Consul ACLs, routes only services with the kit tag; with ACLs the token already limits it', () => {
+    const noAcl = resolveConfig({ ...minimalProps(), cluster: { consul: { acl: false } } }, { env: NO_ENV });
+    expect(traefikJob(noAcl).TaskGroups[0]!.Tasks[0]!.Templates![0]!.EmbeddedTmpl).toContain('constraints: Tag(`zerodrop.edge=traefik`)');
+    expect(task.Templates![0]!.EmbeddedTmpl).not.toContain('constraints');
   });
 
   test('has no token line when Consul runs without ACLs', () => {

@@ -22,6 +22,7 @@ const SERVICE = `services:
     driver: { type: docker, image: ghcr.io/example/api }
     host: api.example.com
     warmup: 10s
+    readiness: { servedOnRoutedPort: true }
 `;
 
 describe('npm run synth', () => {
@@ -49,6 +50,27 @@ describe('npm run synth', () => {
     const run = synth(`${SERVICE}    drainGrase: 5s\n`);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('services[0].drainGrase: "5s" — unknown key');
+  });
+
+  test('a YAML alias bomb, a missing config file and a CDKTF_OUTDIR without parent end in a config error, never a stack trace', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    const runs = [
+      synth(bomb),
+      synth(null, { ZERODROP_CONFIG: '/nonexistent/zerodrop.yaml' }),
+      synth(null, { CDKTF_OUTDIR: '/nonexistent/parent/out' }),
+    ];
+    expect(runs.map((r) => r.status)).toEqual([1, 1, 1]);
+    expect(runs[0]!.stderr).toContain('(yaml): (missing) — cannot be expanded');
+    expect(runs[1]!.stderr).toContain('ZERODROP_CONFIG');
+    expect(runs[2]!.stderr).toContain('$CDKTF_OUTDIR: "/nonexistent/parent/out" — its parent directory /nonexistent/parent does not exist');
+    for (const run of runs) expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('an unknown key and a timing violation are reported in one error', () => {
+    const run = synth(`traefik:\n  discovery:\n    refreshInterval: 15s\n${SERVICE}    drainGrace: 1s\n    drainGrase: 5s\n`);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('services[0].drainGrase: "5s" — unknown key');
+    expect(run.stderr).toContain('[servable-window-covers-routing-window]');
   });
 
   test('writes nothing when the config is refused', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
-import { derivePlan, routingWindow, TIMING_RULES, timingIssues, timingPlans, TRAEFIK_TIMING, type TimingInputs } from '../../timing/model.ts';
+import { derivePlan, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, traefikPlan, type TimingInputs } from '../../timing/model.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const s = (n: number) => n * 1000;
@@ -139,8 +139,35 @@ describe('timingPlans()', () => {
   });
 });
 
-describe('TRAEFIK_TIMING', () => {
-  test("Traefik's kill_timeout outlasts its entry point graceTimeOut, so Nomad never cuts its in-flight requests", () => {
-    expect(TRAEFIK_TIMING.killTimeoutMs).toBeGreaterThan(TRAEFIK_TIMING.graceTimeOutMs);
+describe('traefikPlan()', () => {
+  const config = (traefik = {}, service = {}, cluster = {}) =>
+    resolveConfig({ ...minimalProps(service), traefik, cluster: { ...minimalProps().cluster, ...cluster } }, { env: NO_ENV });
+
+  test("Traefik's kill_timeout outlasts its accept grace plus its graceTimeOut, so Nomad never cuts its drain", () => {
+    const plan = traefikPlan(config());
+    expect(plan).toMatchObject({ acceptGraceMs: s(10), graceTimeOutMs: s(1) + s(2), killTimeoutMs: s(10) + s(3) + s(2), shutdownDelayMs: 0 });
+  });
+
+  test('graceTimeOut follows the longest request of any service', () => {
+    expect(traefikPlan(config({}, { longestRequest: '7s' })).graceTimeOutMs).toBe(s(9));
+  });
+
+  test('min_healthy_time covers the routing window or the front load balancer window, whichever is longer', () => {
+    // default: refresh 2s + throttle 2s = 4s < acceptGrace 10s → 10s + margin 2s
+    expect(traefikPlan(config()).minHealthyTimeMs).toBe(s(12));
+    // refresh 20s + throttle 2s = 22s > acceptGrace 10s → 22s + 2s
+    expect(traefikPlan(config({ discovery: { refreshInterval: '20s' } })).minHealthyTimeMs).toBe(s(24));
+    const plan = traefikPlan(config());
+    expect(plan.healthyDeadlineMs).toBeGreaterThan(plan.minHealthyTimeMs);
+    expect(plan.progressDeadlineMs).toBeGreaterThan(plan.healthyDeadlineMs);
+  });
+
+  test("refuses an accept grace that would push Traefik's kill_timeout past max_kill_timeout, naming traefik.acceptGrace", () => {
+    // 25s + (1s + 2s) + 2s = 30s: the limit itself is accepted
+    expect(timingConfigIssues(config({ acceptGrace: '25s' }))).toEqual([]);
+    expect(timingConfigIssues(config({ acceptGrace: '26s' }))).toEqual([
+      expect.objectContaining({ path: 'traefik.acceptGrace', rule: expect.stringContaining('shorten traefik.acceptGrace to ≤ 25s') }),
+    ]);
+    expect(() => timingPlans(config({ acceptGrace: '26s' }))).toThrow(/traefik-kill-timeout-within-max-kill-timeout/);
   });
 });

@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { resolveConfig } from '../../config/index.ts';
+import { traefikPlan } from '../../timing/model.ts';
 import { traefikConsulPolicyRules, traefikNames, traefikServiceTags, traefikStaticConfig, traefikStaticYaml } from '../../traefik/index.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
@@ -8,7 +9,8 @@ const config = (traefik = {}, service = {}) => resolveConfig({ ...minimalProps(s
 
 describe('traefikStaticConfig()', () => {
   const c = config();
-  const stat = traefikStaticConfig({ traefik: c.traefik }) as any;
+  const plan = traefikPlan(c);
+  const stat = traefikStaticConfig({ traefik: c.traefik, plan }) as any;
 
   test('routes only services that opt in, and only while their checks pass', () => {
     expect(stat.providers.consulCatalog).toMatchObject({ exposedByDefault: false, strictChecks: ['passing'], prefix: 'traefik' });
@@ -20,7 +22,7 @@ describe('traefikStaticConfig()', () => {
   });
 
   test('watch mode uses Consul blocking queries', () => {
-    expect((traefikStaticConfig({ traefik: config({ discovery: { watch: true } }).traefik }) as any).providers.consulCatalog.watch).toBe(true);
+    expect((traefikStaticConfig({ traefik: config({ discovery: { watch: true } }).traefik, plan }) as any).providers.consulCatalog.watch).toBe(true);
   });
 
   test('reads Consul at the configured endpoint', () => {
@@ -33,14 +35,14 @@ describe('traefikStaticConfig()', () => {
   });
 
   test('has ping, Prometheus metrics and a JSON access log, and no API', () => {
-    expect(stat.ping).toEqual({ entryPoint: 'admin' });
+    expect(stat.ping).toEqual({ entryPoint: 'admin', terminatingStatusCode: 503 });
     expect(stat.metrics.prometheus.entryPoint).toBe('admin');
     expect(stat.accessLog).toEqual({ format: 'json' });
     expect(stat.api).toBeUndefined();
   });
 
   test('YAML output parses back to the same object', () => {
-    expect(parse(traefikStaticYaml({ traefik: c.traefik, consulTokenExpression: '{{ x }}' }))).toEqual({
+    expect(parse(traefikStaticYaml({ traefik: c.traefik, plan, consulTokenExpression: '{{ x }}' }))).toEqual({
       ...stat,
       providers: { ...stat.providers, consulCatalog: { ...stat.providers.consulCatalog, endpoint: { ...stat.providers.consulCatalog.endpoint, token: '{{ x }}' } } },
     });
@@ -127,7 +129,7 @@ describe('traefikServiceTags()', () => {
     ['retry initial interval', { retry: { initialInterval: '250ms' } }, {}],
     ['health-check interval and timeout', { healthCheck: { interval: '2s', timeout: '2s' } }, {}],
     ['health-check switched off', { healthCheck: { enabled: false } }, {}],
-    ['readiness path', {}, { readiness: { path: '/ready' } }],
+    ['readiness path', {}, { readiness: { path: '/ready', servedOnRoutedPort: true } }],
     ['a second host', {}, { host: ['api.example.com', 'api2.example.com'] }],
     ['static internal port for the health-check', {}, { ports: { internalStatic: 9901 } }],
   ];
