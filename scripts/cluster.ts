@@ -620,7 +620,9 @@ export async function main(argv = process.argv): Promise<number> {
       try {
         const e = await clusterUp({ ...opts, signal: ac.signal });
         console.log(`\n  nomad   ${e.nomadAddr}\n  consul  ${e.consulAddr} (ACLs on, default deny)\n  token   ${e.consulTokenFile}\n`);
-        console.log(`\`npm run deploy\` deploys to this cluster while it runs (no exports needed; -c FILE deploys to the cluster a config names).`);
+        const isDefault = path.resolve(opts.stateDir ?? DEFAULTS.stateDir) === path.resolve(DEFAULTS.stateDir) && (opts.portBase ?? DEFAULTS.portBase) === DEFAULTS.portBase;
+        const deployCmd = isDefault ? '`npm run deploy`' : `\`ZERODROP_STATE_DIR=${e.stateDir} ZERODROP_PORT_BASE=${opts.portBase} npm run deploy\``;
+        console.log(`${deployCmd} deploys to this cluster while it runs (no exports needed; -c FILE deploys to the cluster a config names).`);
         console.log(`For the nomad and consul CLIs:\n${exportLines(e).join('\n')}`);
       } finally {
         process.off('SIGINT', onSignal);

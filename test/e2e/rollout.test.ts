@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { deploy } from '../../scripts/deploy.ts';
@@ -38,6 +39,13 @@ const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
   log: () => undefined,
   ...over,
 });
+
+/** Status of one GET through Traefik (undici's request: fetch drops the Host header). */
+async function statusThroughTraefik(): Promise<number> {
+  const res = await request('http://127.0.0.1:18080/', { headers: { host: 'web.localhost' }, signal: AbortSignal.timeout(2_000) });
+  await res.body.dump();
+  return res.statusCode;
+}
 
 describe('zero-drop rollouts on a real local cluster', () => {
   beforeAll(async () => {
@@ -83,6 +91,9 @@ describe('zero-drop rollouts on a real local cluster', () => {
     await phase('deploy unsafe edge + app', () => deploy({ cluster, quiet: true, config, version: 'v5', env: unsafe }));
     // Traefik restarts with the 15 s refresh; give it one refresh to find the app again.
     await new Promise((r) => setTimeout(r, 17_000));
+    // GIVEN the unsafe config serves before its rollout: its drops must come from the rollout, not
+    // from a route Traefik never built (every read a 404 would also fail the verdict).
+    expect(await statusThroughTraefik(), 'GET web.localhost through Traefik before the unsafe rollout').toBe(200);
     const { report, exitCode } = await phase('verify negative control', () =>
       verify(base({ version: 'v6', config, deployOptions: { cluster, quiet: true, env: unsafe }, reportDir: path.join(reports, 'negative-control') })),
     );
