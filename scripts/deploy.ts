@@ -63,7 +63,7 @@ export function taintedResources(state: TerraformState): string[] {
 }
 
 /** Refuses to apply a stack whose local state holds a tainted resource, naming the fix. */
-async function refuseTainted(outdir: string, stack: string, tf: CdkTfJson): Promise<void> {
+async function refuseTainted(outdir: string, stack: string, tf: CdkTfJson, engine: string): Promise<void> {
   const local = tf.terraform?.backend?.local?.path;
   if (!local) return; // remote state: Terraform's own plan shows "must be replaced"
   const stackDir = path.join(outdir, 'stacks', stack);
@@ -73,7 +73,7 @@ async function refuseTainted(outdir: string, stack: string, tf: CdkTfJson): Prom
   if (!tainted.length) return;
   throw new Error(
     `${stack}: ${tainted.join(', ')} tainted in ${stateFile} (its first apply failed), so this apply would destroy and re-create it — ` +
-      `for a nomad_job a purge that stops every allocation. Keep it: (cd ${stackDir} && ${tainted.map((r) => `terraform untaint ${r}`).join(' && ')}), then deploy again.`,
+      `for a nomad_job a purge that stops every allocation. Keep it: (cd ${stackDir} && ${tainted.map((r) => `${engine} untaint ${r}`).join(' && ')}), then deploy again.`,
   );
 }
 
@@ -106,7 +106,7 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
     const file = path.join(outdir, 'stacks', stack, 'cdk.tf.json');
     if (!existsSync(file)) throw new Error(`stack '${stack}': no ${file} after synth — the stacks are ${DEFAULTS.stacks.join(', ')}`);
     const tf = JSON.parse(await readFile(file, 'utf8')) as CdkTfJson;
-    await refuseTainted(outdir, stack, tf);
+    await refuseTainted(outdir, stack, tf, path.basename(target.env.TERRAFORM_BINARY_NAME ?? 'terraform'));
     const fromRegistry = providersFromRegistry(tf, providers);
     if (fromRegistry.length) {
       log(`[deploy] ${stack}: ${fromRegistry.join(', ')} not in the local mirror — Terraform installs it from the registry (offline: build it with \`npm run tools\`, README "Terraform providers")`);
