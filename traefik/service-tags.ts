@@ -88,5 +88,9 @@ export function traefikServiceTags(service: ServiceConfig, traefik: TraefikConfi
     tags.push(`${router}.middlewares=${n.retry}`, `${mw}.attempts=${s.retry.attempts}`, `${mw}.initialinterval=${s.retry.initialinterval}`);
   }
   if (s.healthcheck) tags.push(...Object.entries(s.healthcheck).map(([k, v]) => `${lb}.healthcheck.${k}=${v}`));
+  // Without a tag of its own the service would not exist under its name (consulCatalog would make
+  // a default one named after the Consul service) and the router would point at nothing: 404.
+  // Traefik's default, said explicitly, defines it.
+  else tags.push(`${lb}.passhostheader=true`);
   return tags;
 }

@@ -114,11 +114,6 @@ describe('traefikServiceTags()', () => {
         const x = /^traefik\.http\.(routers|services|middlewares)\.([^.]+)\.(.*)$/.exec(t);
         if (x) m.set(`${x[1]}/${x[2]}`, [...(m.get(`${x[1]}/${x[2]}`) ?? []), x[3]!].sort());
       }
-      // a router's service with no tags of its own still exists: consulCatalog makes a plain load balancer
-      for (const t of tags) {
-        const r = /^traefik\.http\.routers\.[^.]+\.service=(.+)$/.exec(t);
-        if (r && !m.has(`services/${r[1]}`)) m.set(`services/${r[1]}`, []);
-      }
       return m;
     };
     const [oa, ob] = [objects(a), objects(b)];
@@ -142,6 +137,21 @@ describe('traefikServiceTags()', () => {
 
   test.each(changes)('negative control, fixed names: a rollout that changes %s defines an object twice (Traefik drops it)', (_, traefik, service) => {
     expect(conflicts(tagsOf({}, {}, 'fixed'), tagsOf(traefik, service, 'fixed'))).not.toEqual([]);
+  });
+
+  // consulCatalog creates a service under a tag-given name only when a tag defines it; a router
+  // pointing at any other name routes nowhere (404).
+  test.each([
+    ['defaults', {}, {}],
+    ['health-check off', { healthCheck: { enabled: false } }, {}],
+    ['retry off and health-check off', { retry: { attempts: 1 }, healthCheck: { enabled: false } }, {}],
+  ])('%s: the router points at a service its own tags define', (_, traefik, service) => {
+    for (const naming of ['content', 'fixed'] as const) {
+      const tags = tagsOf(traefik, service, naming);
+      const target = tags.map((t) => /^traefik\.http\.routers\.[^.]+\.service=(.+)$/.exec(t)?.[1]).find(Boolean);
+      expect(target).toBeDefined();
+      expect(tags.some((t) => t.startsWith(`traefik.http.services.${target}.loadbalancer.`))).toBe(true);
+    }
   });
 
   test('only what changed gets a new name: a retry change keeps the load-balancer service shared by both versions', () => {
