@@ -18,7 +18,7 @@ import { droppedFields } from './support.ts';
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-roundtrip'), portBase: 19700 };
 const nomad = `http://127.0.0.1:${cluster.portBase + 10}`;
 const tools = toolPaths();
-const built = [tools.consul, tools.nomad, tools.traefik].every((f) => existsSync(f));
+const missing = [tools.consul, tools.nomad, tools.traefik].filter((f) => !existsSync(f));
 
 async function post(p: string, body: unknown) {
   const res = await fetch(`${nomad}${p}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
@@ -37,8 +37,9 @@ describe('droppedFields()', () => {
   });
 });
 
-describe.skipIf(!built)('builders against a real Nomad', () => {
+describe('builders against a real Nomad', () => {
   beforeAll(async () => {
+    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
     await rm(cluster.stateDir, { recursive: true, force: true });
     await clusterUp({ ...cluster, log: () => undefined });
   });

@@ -79,6 +79,22 @@ describe('rollouts that change a Traefik setting keep every read', () => {
     await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
   });
 
+  test('the probe endpoints are not routed: /readyz and /livez through the public entry point answer 404', async () => {
+    for (const probe of ['/readyz', '/livez']) {
+      const res = await request(`http://127.0.0.1:${entry.port}${probe}`, { headers: { host: 'web.localhost' }, signal: AbortSignal.timeout(5000) });
+      await res.body.dump();
+      expect(res.statusCode, probe).toBe(404);
+    }
+    // routers take the default entry point only: the admin one does not route the app
+    const admin = await request(`http://127.0.0.1:${entry.admin}/`, { headers: { host: 'web.localhost' }, signal: AbortSignal.timeout(5000) });
+    await admin.body.dump();
+    expect(admin.statusCode).toBe(404);
+    // the control: the same request for / is routed
+    const root = await request(`http://127.0.0.1:${entry.port}/`, { headers: { host: 'web.localhost' }, signal: AbortSignal.timeout(5000) });
+    await root.body.dump();
+    expect(root.statusCode).toBe(200);
+  });
+
   // Each row builds on the one before, so every rollout changes exactly one thing.
   const rollouts: [string, string, ((c: any) => void)[]][] = [
     ['the app version only (control)', 'v2', []],
