@@ -56,7 +56,7 @@ export interface VerifyOptions {
   config?: string;
   /** Shell command that deploys; @default - the kit's app stack with `version` */
   deployCmd?: string;
-  /** Passed to the kit's deploy: which local cluster, extra env (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS for the negative control). */
+  /** Passed to the kit's deploy: which local cluster, extra env (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS for the negative control), which stacks (@default ['app']). */
   deployOptions?: Partial<DeployOptions>;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -121,7 +121,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
           const r = await $({ nothrow: true, quiet: true, cwd: REPO_ROOT, timeout: remainingMs, ...(o.signal ? { signal: o.signal } : {}) })`bash -c ${o.deployCmd}`;
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: `exit ${r.exitCode}` });
         } else {
-          await deploy({ ...o.deployOptions, stacks: ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env }, ...(o.signal ? { signal: o.signal } : {}) });
+          await deploy({ ...o.deployOptions, stacks: o.deployOptions?.stacks ?? ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env }, ...(o.signal ? { signal: o.signal } : {}) });
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: 'exit 0' });
         }
       } catch (err) {
