@@ -15,6 +15,9 @@ const unsafe = process.env.ZERODROP_UNSAFE_SKIP_TIMING_CHECKS === '1';
 // under which a rollout that changes a Traefik setting loses its router (see traefik/service-tags.ts).
 const fixedNames = process.env.ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES === '1';
 
+// Lifts prevent_destroy from every nomad_job, for a destroy or replace on purpose (stacks/common.ts).
+const allowDestroy = process.env.ZERODROP_ALLOW_DESTROY === '1';
+
 const outdir = process.env.CDKTF_OUTDIR || 'cdktf.out';
 
 try {
@@ -24,14 +27,15 @@ try {
   const config = loadConfig(configFile, unsafe ? {} : { moreIssues: timingConfigIssues });
   const plans = timingPlans(config, { unsafeSkipChecks: unsafe });
   if (unsafe) console.error(`zerodrop: WARNING timing checks skipped (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS=1): ${configFile} may drop requests`);
+  if (allowDestroy) console.error('zerodrop: WARNING prevent_destroy lifted (ZERODROP_ALLOW_DESTROY=1): an apply may purge and re-create Nomad jobs');
   if (fixedNames) console.error('zerodrop: WARNING fixed Traefik names (ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES=1): a rollout that changes a Traefik setting drops the service');
   const app = new App({ outdir, stackTraces: false });
-  const services = new AppStack(app, 'app', { config, plans, ...(fixedNames ? { traefikNaming: 'fixed' as const } : {}) });
+  const services = new AppStack(app, 'app', { config, plans, allowDestroy, ...(fixedNames ? { traefikNaming: 'fixed' as const } : {}) });
   // `cdktf deploy edge app` applies the app stack first. A change of Traefik's discovery timing
   // (its routing window) then reaches Traefik only after every running allocation was started
   // with a drain that covers the new window, and old allocations stop under the window they
   // were planned for. Routers live in the app's tags, so nothing in the app waits for the edge.
-  new EdgeStack(app, 'edge', { config }).addDependency(services);
+  new EdgeStack(app, 'edge', { config, allowDestroy }).addDependency(services);
   app.synth();
 } catch (err) {
   if (err instanceof ConfigError) {

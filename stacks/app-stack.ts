@@ -5,7 +5,7 @@ import type { ZerodropConfig } from '../config/schema.ts';
 import { canaryJob } from '../jobs/canary-job.ts';
 import type { TimingPlan } from '../timing/model.ts';
 import type { TraefikNaming } from '../traefik/service-tags.ts';
-import { nomadProvider, stateBackend } from './common.ts';
+import { jobLifecycle, nomadProvider, stateBackend } from './common.ts';
 import { escapeTerraformTemplate, terraformDuration } from './terraform-strings.ts';
 
 export interface AppStackProps {
@@ -13,11 +13,13 @@ export interface AppStackProps {
   readonly plans: ReadonlyMap<string, TimingPlan>;
   /** @default 'content' — 'fixed' only for the negative control (see `TraefikNaming`) */
   readonly traefikNaming?: TraefikNaming;
+  /** @default false — each job refuses to be destroyed (see `jobLifecycle`) */
+  readonly allowDestroy?: boolean;
 }
 
 /** One canary job per service. `detach = false`: the apply waits for the rollout and fails when it fails. */
 export class AppStack extends TerraformStack {
-  constructor(scope: Construct, id: string, { config, plans, traefikNaming }: AppStackProps) {
+  constructor(scope: Construct, id: string, { config, plans, traefikNaming, allowDestroy = false }: AppStackProps) {
     super(scope, id);
     stateBackend(this, id, config);
     nomadProvider(this, config);
@@ -31,6 +33,7 @@ export class AppStack extends TerraformStack {
         detach: false,
         purgeOnDestroy: true,
         timeouts: { create: timeout, update: timeout },
+        lifecycle: jobLifecycle(allowDestroy),
       });
     }
   }

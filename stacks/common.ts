@@ -33,3 +33,16 @@ export function stateBackend(stack: TerraformStack, name: string, config: Zerodr
   // access_token is left out on purpose: the backend then reads CONSUL_HTTP_TOKEN.
   new ConsulBackend(stack, { path: `${state.path}/${name}`, lock: state.lock, address: url.host, scheme: url.protocol.replace(':', '') } as ConstructorParameters<typeof ConsulBackend>[1]);
 }
+
+/**
+ * Every nomad_job carries `lifecycle { prevent_destroy = true }`: a plan that would destroy a job
+ * (a replace after a failed first apply left it tainted, a change the provider can only make by
+ * re-creating) fails instead of purging the job and stopping every allocation. This reaches
+ * `cdktf deploy` and any pipeline applying the synthesized stacks, not only `npm run deploy`.
+ * Terraform checks it only for resources still in the configuration: a service removed from the
+ * config (or renamed) still has its job destroyed. `ZERODROP_ALLOW_DESTROY=1` at synth lifts it,
+ * for a destroy or replace on purpose.
+ */
+export function jobLifecycle(allowDestroy: boolean): { preventDestroy: boolean } {
+  return { preventDestroy: !allowDestroy };
+}

@@ -8,16 +8,18 @@ import { Variable } from '@cdktf/provider-nomad/lib/variable/index.js';
 import type { ZerodropConfig } from '../config/schema.ts';
 import { traefikJob, traefikVariablePath } from '../jobs/traefik-job.ts';
 import { traefikConsulPolicyRules } from '../traefik/consul-policy.ts';
-import { consulProvider, nomadProvider, stateBackend } from './common.ts';
+import { consulProvider, jobLifecycle, nomadProvider, stateBackend } from './common.ts';
 import { escapeTerraformTemplate } from './terraform-strings.ts';
 
 export interface EdgeStackProps {
   readonly config: ZerodropConfig;
+  /** @default false — the Traefik job refuses to be destroyed (see `jobLifecycle`) */
+  readonly allowDestroy?: boolean;
 }
 
 /** Traefik on every Nomad client, with a Consul token that can only read the routed services. */
 export class EdgeStack extends TerraformStack {
-  constructor(scope: Construct, id: string, { config }: EdgeStackProps) {
+  constructor(scope: Construct, id: string, { config, allowDestroy = false }: EdgeStackProps) {
     super(scope, id);
     stateBackend(this, id, config);
     nomadProvider(this, config);
@@ -42,6 +44,7 @@ export class EdgeStack extends TerraformStack {
       detach: false,
       purgeOnDestroy: true,
       dependsOn,
+      lifecycle: jobLifecycle(allowDestroy),
     });
   }
 }

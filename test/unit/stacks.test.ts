@@ -104,3 +104,23 @@ describe('EdgeStack', () => {
     expect(Object.keys(edge.resource)).toEqual(['nomad_job']);
   });
 });
+
+describe('prevent_destroy on every nomad_job', () => {
+  // A failed first apply taints the job, and the next plan would replace it: purge, then register
+  // anew. prevent_destroy turns that plan into an error for cdktf deploy and any pipeline alike.
+  test('app and edge jobs refuse to be destroyed by default; nothing else carries it', () => {
+    const { app, edge } = synth();
+    expect(app.resource.nomad_job['job-api'].lifecycle).toEqual({ prevent_destroy: true });
+    expect(edge.resource.nomad_job.traefik.lifecycle).toEqual({ prevent_destroy: true });
+    expect(edge.resource.nomad_variable['traefik-consul-token'].lifecycle).toBeUndefined();
+  });
+
+  test('allowDestroy (ZERODROP_ALLOW_DESTROY=1 at synth) lifts it, for a destroy on purpose', () => {
+    const config = resolveConfig(minimalProps(), { env: NO_ENV });
+    const app = Testing.app();
+    const appStack = JSON.parse(Testing.synth(new AppStack(app, 'app', { config, plans: timingPlans(config), allowDestroy: true })));
+    const edge = JSON.parse(Testing.synth(new EdgeStack(app, 'edge', { config, allowDestroy: true })));
+    expect(appStack.resource.nomad_job['job-api'].lifecycle).toEqual({ prevent_destroy: false });
+    expect(edge.resource.nomad_job.traefik.lifecycle).toEqual({ prevent_destroy: false });
+  });
+});
