@@ -22,7 +22,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const TARGET_DEFAULTS = {
   /** config for a local cluster when none is named */
   localConfig: path.join(REPO_ROOT, 'examples', 'local.yaml'),
-  /** synth output for a cluster that is not a local one */
+  /** synth output for a cluster that is not a local one (CDKTF_OUTDIR overrides, as for `cdktf synth`) */
   outdir:      path.join(REPO_ROOT, 'cdktf.out'),
 } as const;
 
@@ -119,7 +119,7 @@ export async function deployTarget(opts: TargetOptions = {}): Promise<DeployTarg
     config,
     nomadAddr,
     env: { ...env, ZERODROP_CONFIG: config },
-    outdir: TARGET_DEFAULTS.outdir,
+    outdir: base.CDKTF_OUTDIR ? path.resolve(base.CDKTF_OUTDIR) : TARGET_DEFAULTS.outdir,
     description: `${shown(config)} (${from}) → Nomad ${nomadAddr}, from ${why}; tokens from NOMAD_TOKEN/CONSUL_HTTP_TOKEN`,
   };
 }

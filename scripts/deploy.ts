@@ -65,7 +65,8 @@ export function taintedResources(state: TerraformState): string[] {
 /** Refuses to apply a stack whose local state holds a tainted resource, naming the fix. */
 async function refuseTainted(outdir: string, stack: string, tf: CdkTfJson, engine: string): Promise<void> {
   const local = tf.terraform?.backend?.local?.path;
-  if (!local) return; // remote state: Terraform's own plan shows "must be replaced"
+  // Remote state (Consul): not read here; the job's prevent_destroy makes Terraform's plan fail instead.
+  if (!local) return;
   const stackDir = path.join(outdir, 'stacks', stack);
   const stateFile = path.resolve(stackDir, local);
   if (!existsSync(stateFile)) return;
@@ -73,7 +74,7 @@ async function refuseTainted(outdir: string, stack: string, tf: CdkTfJson, engin
   if (!tainted.length) return;
   throw new Error(
     `${stack}: ${tainted.join(', ')} tainted in ${stateFile} (its first apply failed), so this apply would destroy and re-create it — ` +
-      `for a nomad_job a purge that stops every allocation. Keep it: (cd ${stackDir} && ${tainted.map((r) => `${engine} untaint ${r}`).join(' && ')}), then deploy again.`,
+      `for a nomad_job a purge that stops every allocation, which its prevent_destroy makes Terraform refuse. Keep it: (cd ${stackDir} && ${tainted.map((r) => `${engine} untaint ${r}`).join(' && ')}), then deploy again.`,
   );
 }
 
@@ -85,6 +86,13 @@ export function providersFromRegistry(tf: CdkTfJson, providers: ReturnType<typeo
   return Object.entries(tf.terraform?.required_providers ?? {})
     .filter(([type, req]) => !(providers[type]?.built && providers[type]!.info.version === req.version))
     .map(([type, req]) => `${providers[type]?.info.namespace ?? 'hashicorp'}/${type} ${req.version ?? ''}`.trim());
+}
+
+/** Synthesizes every stack into the target's outdir with the target's env (`main.ts`, as `cdktf synth` would). */
+export async function synthStacks(target: DeployTarget, signal?: AbortSignal): Promise<string[]> {
+  const synth = await $({ cwd: REPO_ROOT, env: { ...target.env, CDKTF_OUTDIR: target.outdir }, quiet: true, nothrow: true, timeout: 120_000, ...(signal ? { signal } : {}) })`${process.execPath} --import tsx main.ts`;
+  if (synth.exitCode !== 0) throw new Error(`synth failed (exit ${synth.exitCode}):\n${synth.stderr.trim()}`);
+  return synth.stderr.split('\n').filter((line) => line.startsWith('zerodrop: WARNING'));
 }
 
 /**
@@ -99,8 +107,7 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
   const started = Date.now();
   log(`[deploy] target: ${target.description}`);
   const outdir = target.outdir;
-  const synth = await $({ cwd: REPO_ROOT, env: { ...target.env, CDKTF_OUTDIR: outdir }, quiet: true, nothrow: true, timeout: 120_000, ...(opts.signal ? { signal: opts.signal } : {}) })`${process.execPath} --import tsx main.ts`;
-  if (synth.exitCode !== 0) throw new Error(`synth failed (exit ${synth.exitCode}):\n${synth.stderr.trim()}`);
+  for (const warning of await synthStacks(target, opts.signal)) log(`[deploy] ${warning}`);
   const providers = toolPaths().providers;
   for (const stack of stacks) {
     const file = path.join(outdir, 'stacks', stack, 'cdk.tf.json');
