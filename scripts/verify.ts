@@ -99,7 +99,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
     await sleep(o.baselineS * 1000, userAbort);
     if (userAbort.aborted) return;
     baselineEndMs = since();
-    events.push({ atMs: baselineEndMs, kind: 'deploy-cmd-start', detail: o.deployCmd ?? `kit app stack, version ${o.version}` });
+    events.push({ atMs: baselineEndMs, kind: 'deploy-cmd-start', detail: o.deployCmd ?? `kit ${(o.deployOptions?.stacks ?? ['app']).join(' + ')} stack, version ${o.version}` });
     deploymentState = 'deploying';
     const remainingMs = Math.max(1000, o.maxDurationS * 1000 - since() - o.tailS * 1000);
     const watching = watchDeployment({
