@@ -263,8 +263,8 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     send(res, status(), { version: config.version, phase });
   });
 
-  // Keep idle connections longer than the proxy does (Traefik's servers transport drops
-  // idle ones after 90 s): then the proxy always closes first and never writes a request
+  // Keep idle connections longer than the reverse proxy does (Traefik's servers transport drops
+  // idle ones after 90 s): then the reverse proxy always closes first and never writes a request
   // into a socket the app is closing. Node's 5 s default invites exactly that 502.
   publicServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   publicServer.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;

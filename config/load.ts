@@ -236,7 +236,7 @@ export function findOnPath(name: string, envPath: string): string | undefined {
 function resolveLocalPath(path: string, command: string, baseDir: string, env: Readonly<Record<string, string | undefined>>, issues: ConfigIssue[]): string {
   if (isAbsolute(command)) return command;
   if (isRelative(command)) return resolve(baseDir, command);
-  // A bare name: raw_exec needs an absolute path, so look it up now on this machine's PATH.
+  // A bare name: raw_exec needs an absolute path, so look it up now on the synthesizing host's PATH.
   const found = findOnPath(command, env.PATH ?? '');
   if (found) return found;
   issues.push({ path, value: command, rule: 'is not an executable on PATH — give an absolute path or ./path relative to the config file (raw_exec needs an absolute path)' });

@@ -1,6 +1,6 @@
 #!/usr/bin/env tsx
 /**
- * `npm run demo`: the whole story on this machine, no arguments.
+ * `npm run demo`: the whole story on a local cluster, no arguments.
  * tools (cached) → local cluster up → deploy edge + app v1 → verify a v1→v2 canary rollout
  * under 100 req/s → print the report and the timeline path → cluster down (also on failure
  * or Ctrl-C). Exit code: the verifier's.

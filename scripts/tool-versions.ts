@@ -9,7 +9,7 @@
  * refuses modules whose go.mod has replace/exclude lines, and all of these have them.
  *
  * Providers (ProviderPin): the module proxy refuses the providers' own modules, so they are built
- * from their tagged source archives (sha256-pinned here), with dependencies from the proxy:
+ * from their tagged source archives (sha256-pinned here), with dependencies from the Go module proxy:
  * `go mod download`, then `go build -trimpath -o <bin> .` in the unpacked tree.
  *
  * Changing anything in a pin changes its stamp, so the next `npm run tools` rebuilds it.
@@ -95,7 +95,7 @@ export const CONSUL: ModulePin = {
   pkg: 'github.com/hashicorp/consul',
   // Sub-modules stay at the versions consul's go.mod requires (api v1.33.4, sdk v0.17.2,
   // envoyextensions v0.9.4, proto-public v0.7.2, troubleshoot v0.8.5): upstream builds them from
-  // ./dir at the tag, and the proxy refuses the tag's commit as a pseudo-version.
+  // ./dir at the tag, and the Go module proxy refuses the tag's commit as a pseudo-version.
   get: ['github.com/hashicorp/consul@v1.22.6'],
   directives: ['exclude (', '\tgithub.com/hashicorp/go-msgpack v1.1.5', '\tgithub.com/hashicorp/go-msgpack v1.1.6', ')'],
   // The sumdb mirror answers 404 for these three sub-module versions, so `go get` fails with
@@ -119,7 +119,7 @@ export const NOMAD: ModulePin = {
   kind: 'server',
   version: 'v1.11.3',
   pkg: 'github.com/hashicorp/nomad',
-  // The api sub-module is ./api at the tag; the proxy refuses the tag's commit (173ab08a0210) as a
+  // The api sub-module is ./api at the tag; the Go module proxy refuses the tag's commit (173ab08a0210) as a
   // pseudo-version, so this is the nearest main-branch pseudo-version it has cached (2026-03-24).
   get: ['github.com/hashicorp/nomad@v1.11.3', 'github.com/hashicorp/nomad/api@v0.0.0-20260324203407-b27b0c2e019a'],
   directives: [
@@ -158,7 +158,7 @@ export const TRAEFIK: ModulePin = {
   ],
   versionArgs: ['version'],
   versionMatch: 'v3.6.12',
-  why: 'latest v3.6: v3.7 needs a local sub-module the proxy cannot serve; consulCatalog watch + retry semantics as in BRIEF §3',
+  why: 'latest v3.6: v3.7 needs a local sub-module the Go module proxy cannot serve; consulCatalog watch and retry behave as documented for v3',
 };
 
 /** A Terraform provider pinned to one tagged source archive. */
@@ -198,7 +198,7 @@ export const TOFU: ModulePin = {
   kind: 'engine',
   version: 'v1.12.6',
   pkg: 'github.com/opentofu/opentofu/cmd/tofu',
-  // Newest version in the proxy's list (resolves: .info and its hcl replacement both served).
+  // Newest version in the Go module proxy's list (resolves: .info and its hcl replacement both served).
   get: ['github.com/opentofu/opentofu/cmd/tofu@v1.12.6'],
   directives: ['replace github.com/hashicorp/hcl/v2 v2.20.1 => github.com/opentofu/hcl/v2 v2.20.2-0.20251021132045-587d123c2828'],
   cgo: false,

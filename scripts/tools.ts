@@ -291,7 +291,7 @@ export async function buildTool(p: ToolPin, paths: ToolPaths, opts: BuildOptions
     if (have === undefined ? p.kind !== 'provider' : have === stamp) {
       const check = await checkTool(p, bin);
       if (check.ok && have === stamp) return result('cached');
-      // A binary from before stamps existed (same layout, e.g. a hand-run prototype): keep it when it
+      // A binary from before stamps existed (same layout, e.g. built by hand with the same recipe): keep it when it
       // reports the pinned version, rather than spend minutes rebuilding identical bytes.
       if (check.ok) {
         await writeFile(stampFile, stamp);
@@ -394,7 +394,7 @@ export async function layoutMirror(paths: ToolPaths): Promise<string[]> {
   return placed;
 }
 
-/** Pins this machine needs: OpenTofu only when no terraform is on PATH. */
+/** Pins the host needs: OpenTofu only when no terraform is on PATH. */
 export function selectPins(paths: ToolPaths, only?: readonly string[]): ToolPin[] {
   const unknown = (only ?? []).filter((n) => !PINS.some((p) => p.name === n));
   if (unknown.length) {

@@ -5,7 +5,7 @@ import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 /**
  * The timing model: every duration rule in zerodrop lives here, as data.
  *
- * The invariant (BRIEF §2): the old instance stays servable at least as long as the
+ * The invariant: the old instance stays servable at least as long as the
  * proxy may still route to it, and the new one is never routable before it is ready.
  * Nomad stops an allocation in this order: deregister from Consul → shutdown_delay →
  * kill_signal → kill_timeout → SIGKILL. Traefik keeps routing to a deregistered

@@ -5,7 +5,7 @@ import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const s = (n: number) => n * 1000;
 
-/** The research log's 100 % configuration (BRIEF §2), as timing inputs. */
+/** The configuration that measured 100 % in the research this kit started from (refresh 2 s, health-check 1 s, retry 4, drain 6 s, kill_timeout 15 s), as timing inputs. */
 const RESEARCH_100: TimingInputs = {
   refreshIntervalMs: s(2),
   watch: false,
@@ -40,7 +40,7 @@ describe('routingWindow()', () => {
 });
 
 describe('timing rules on the research log settings', () => {
-  // Rows from BRIEF §2's measured table: what reached 100 % must be accepted, what dropped must be refused.
+  // Rows of that research's measured table: what reached 100 % must be accepted, what dropped must be refused.
   test.each<[string, Partial<TimingInputs>, string[]]>([
     ['refresh 2s + health-check 1s + drain 6s + kill_timeout 15s (measured 100 %)', {}, []],
     ['refresh 15s + drain 5s (measured 98.6 %: refresh outlived the drain)', { refreshIntervalMs: s(15), drainGraceMs: s(5) }, ['servable-window-covers-routing-window']],
