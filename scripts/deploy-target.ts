@@ -75,7 +75,9 @@ export async function deployTarget(opts: TargetOptions = {}): Promise<DeployTarg
   const env: NodeJS.ProcessEnv = {
     ...base,
     CHECKPOINT_DISABLE: '1',
-    TF_CLI_CONFIG_FILE: tools.terraformrc,
+    // The mirror of providers built from source, once `npm run tools` wrote it; without it (a CI
+    // runner that reaches the registry) `terraform init` installs the providers from the registry.
+    ...(existsSync(tools.terraformrc) ? { TF_CLI_CONFIG_FILE: tools.terraformrc } : {}),
     TERRAFORM_BINARY_NAME: tools.engine.bin,
     TF_IN_AUTOMATION: '1',
     // raw_exec commands given as bare names (traefik, node) are looked up on PATH at synth.
