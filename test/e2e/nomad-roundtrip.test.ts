@@ -8,11 +8,14 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadConfig } from '../../config/load.ts';
+import fc from 'fast-check';
+import { ConfigError } from '../../config/errors.ts';
+import { loadConfig, resolveConfig } from '../../config/load.ts';
 import { canaryJob, traefikJob, type NomadJob } from '../../jobs/index.ts';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { toolPaths } from '../../scripts/tools.ts';
-import { timingPlans } from '../../timing/model.ts';
+import { timingConfigIssues, timingPlans } from '../../timing/model.ts';
+import { configArb } from '../unit/config-arbitraries.ts';
 import { droppedFields } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-roundtrip'), portBase: 19700 };
@@ -52,6 +55,30 @@ describe('builders against a real Nomad', () => {
       const { status, body } = await post('/v1/validate/job', { Job: job });
       expect(status, JSON.stringify(body)).toBe(200);
       expect({ job: job.ID, error: body.Error, warnings: body.Warnings }).toEqual({ job: job.ID, error: '', warnings: '' });
+    }
+  });
+
+  test('every job of 40 configs the fuzzer generates and the kit accepts validates with no error and no warning', async () => {
+    // A fixed seed: the same configs each run, so a failure can be reproduced.
+    const accepted = fc
+      .sample(configArb, { numRuns: 400, seed: 20261201 })
+      .flatMap((input) => {
+        try {
+          return [resolveConfig(input, { env: { PATH: process.env.PATH }, moreIssues: timingConfigIssues })];
+        } catch (err) {
+          if (err instanceof ConfigError) return [];
+          throw err;
+        }
+      })
+      .slice(0, 40);
+    expect(accepted.length, 'the fuzzer yields enough accepted configs').toBe(40);
+    for (const config of accepted) {
+      const plans = timingPlans(config);
+      for (const job of [traefikJob(config), ...config.services.map((service) => canaryJob({ service, plan: plans.get(service.name)!, config }))]) {
+        const { status, body } = await post('/v1/validate/job', { Job: job });
+        expect(status, JSON.stringify(body)).toBe(200);
+        expect({ job: job.ID, error: body.Error, warnings: body.Warnings }, JSON.stringify(config)).toEqual({ job: job.ID, error: '', warnings: '' });
+      }
     }
   });
 
