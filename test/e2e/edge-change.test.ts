@@ -8,42 +8,26 @@
  * its first catalog load), asserts nothing else drops, and that the rollout completes.
  * Needs `npm run tools`.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { deploy } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
 import { verify } from '../../scripts/verify.ts';
-import { phase } from './support.ts';
+import { localConfigWith, missingTools, phase, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-edge-change'), portBase: 21300 };
 const entry = { port: 18380, admin: 18382 };
-const tools = toolPaths();
 const reports = path.join(process.cwd(), 'reports', 'e2e', 'edge-change');
 const configDir = path.join(cluster.stateDir, 'configs');
-
-async function configWith(name: string, change: (c: any) => void): Promise<string> {
-  const c = parse(await readFile('examples/local.yaml', 'utf8'));
-  c.traefik.entryPoint.port = entry.port;
-  c.traefik.adminPort = entry.admin;
-  const svc = c.services[0];
-  svc.driver.args = svc.driver.args.map((a: string) => (a.startsWith('../') ? path.resolve('examples', a) : a));
-  change(c);
-  const file = path.join(configDir, `${name}.yaml`);
-  await writeFile(file, stringify(c));
-  return file;
-}
+const configWith = (name: string, change: (c: any) => void) => localConfigWith(configDir, name, entry, change);
 
 describe('an edge change under load (one Traefik)', () => {
   beforeAll(async () => {
-    const missing = [tools.consul, tools.nomad, tools.traefik].filter((f) => !existsSync(f));
+    const missing = missingTools();
     if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
     await rm(cluster.stateDir, { recursive: true, force: true });
-    await mkdir(configDir, { recursive: true });
     await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
     const v1 = await configWith('v1', () => undefined);
     await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
@@ -56,23 +40,15 @@ describe('an edge change under load (one Traefik)', () => {
   test('Traefik rolls to a new config and the deployment succeeds; the only drops are the restart gap', async () => {
     const changed = await configWith('edge-refresh-1s', (c) => (c.traefik.discovery.refreshInterval = '1s'));
     const { report } = await phase('verify edge change', () =>
-      verify({
-        url: `http://127.0.0.1:${entry.port}/`,
-        host: 'web.localhost',
-        rate: 100,
-        baselineS: 10,
-        tailS: 10,
-        maxDurationS: 240,
-        threshold: 1,
-        expect: 'successful',
-        reportDir: path.join(reports, 'refresh-2s-to-1s'),
-        nomadAddr: `http://127.0.0.1:${cluster.portBase + 10}`,
-        job: 'traefik',
-        version: 'v1',
-        config: changed,
-        deployOptions: { cluster, quiet: true, stacks: ['edge'] },
-        log: () => undefined,
-      }),
+      verify(
+        verifyOn(cluster, entry, {
+          reportDir: path.join(reports, 'refresh-2s-to-1s'),
+          job: 'traefik',
+          version: 'v1',
+          config: changed,
+          deployOptions: { cluster, quiet: true, stacks: ['edge'] },
+        }),
+      ),
     );
     console.log(`[e2e] edge change: ${report.requests.total} requests, ${report.successPercent} OK, by status ${JSON.stringify(report.requests.byStatus)}, by error ${JSON.stringify(report.requests.byErrorKind)}`);
     expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);

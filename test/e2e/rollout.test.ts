@@ -16,29 +16,13 @@ import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { deploy } from '../../scripts/deploy.ts';
 import { toolPaths } from '../../scripts/tools.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';
-import { phase } from './support.ts';
+import { phase, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-rollout'), portBase: 19300 };
 const tools = toolPaths();
 const missing = [tools.consul, tools.nomad, tools.traefik, tools.engine.bin].filter((f) => !existsSync(f));
 const reports = path.join(process.cwd(), 'reports', 'e2e');
-const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
-  url: 'http://127.0.0.1:18080/',
-  host: 'web.localhost',
-  rate: 100,
-  baselineS: 10,
-  tailS: 10,
-  maxDurationS: 240,
-  threshold: 1,
-  expect: 'successful',
-  reportDir: reports,
-  nomadAddr: `http://127.0.0.1:${cluster.portBase + 10}`,
-  job: 'web',
-  version: 'v2',
-  deployOptions: { cluster, quiet: true },
-  log: () => undefined,
-  ...over,
-});
+const base = (over: Partial<VerifyOptions>) => verifyOn(cluster, { port: 18080, admin: 18082 }, { reportDir: reports, ...over });
 
 /** Status of one GET through Traefik (undici's request: fetch drops the Host header). */
 async function statusThroughTraefik(): Promise<number> {

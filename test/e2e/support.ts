@@ -1,3 +1,10 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { toolPaths } from '../../scripts/tools.ts';
+import type { VerifyOptions } from '../../scripts/verify.ts';
+
 /** Shared by the end-to-end tests: field-by-field comparison with what Nomad holds, and phase timing. */
 
 /** Paths where `intended` has a value that `actual` lacks or differs from (extra fields in `actual` are Nomad's defaults). */
@@ -21,4 +28,60 @@ export async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     console.log(`[e2e] ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+}
+
+/** A local cluster of one e2e file: where its state lives and the base of its port block. */
+export interface E2eCluster {
+  readonly stateDir: string;
+  readonly portBase: number;
+}
+
+/** Traefik's public and admin ports for one e2e file, so files never share a listener. */
+export interface E2eEntry {
+  readonly port: number;
+  readonly admin: number;
+}
+
+/** Servers the e2e tests need, missing from the tool cache: a test fails on them (never skips). */
+export function missingTools(): string[] {
+  const tools = toolPaths();
+  return [tools.consul, tools.nomad, tools.traefik, tools.engine.bin].filter((f) => !existsSync(f));
+}
+
+/**
+ * examples/local.yaml with Traefik on `entry`'s ports and `change` applied, written to
+ * `<dir>/<name>.yaml` with the app's relative paths made absolute (the file lives elsewhere).
+ */
+export async function localConfigWith(dir: string, name: string, entry: E2eEntry, change: (c: any) => void = () => undefined): Promise<string> {
+  const c = parse(await readFile('examples/local.yaml', 'utf8'));
+  c.traefik.entryPoint.port = entry.port;
+  c.traefik.adminPort = entry.admin;
+  const svc = c.services[0];
+  svc.driver.args = svc.driver.args.map((a: string) => (a.startsWith('../') ? path.resolve('examples', a) : a));
+  change(c);
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(file, stringify(c));
+  return file;
+}
+
+/** The verifier's options for a 100 req/s rollout of `web` on an e2e cluster, with `over` applied. */
+export function verifyOn(cluster: E2eCluster, entry: E2eEntry, over: Partial<VerifyOptions>): VerifyOptions {
+  return {
+    url: `http://127.0.0.1:${entry.port}/`,
+    host: 'web.localhost',
+    rate: 100,
+    baselineS: 10,
+    tailS: 10,
+    maxDurationS: 240,
+    threshold: 1,
+    expect: 'successful',
+    reportDir: path.join(process.cwd(), 'reports', 'e2e'),
+    nomadAddr: `http://127.0.0.1:${cluster.portBase + 10}`,
+    job: 'web',
+    version: 'v2',
+    deployOptions: { cluster, quiet: true },
+    log: () => undefined,
+    ...over,
+  };
 }

@@ -9,56 +9,23 @@
  * with a retry change must show the 404s, so the test can fail.
  * Needs `npm run tools`.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { deploy } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';
-import { phase } from './support.ts';
+import { localConfigWith, missingTools, phase, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-traefik-changes'), portBase: 20500 };
 // Its own entry point, so this file never shares a port with another cluster's Traefik.
 const entry = { port: 18180, admin: 18182 };
-const tools = toolPaths();
 const reports = path.join(process.cwd(), 'reports', 'e2e', 'traefik-changes');
 const configDir = path.join(cluster.stateDir, 'configs');
-
-/** examples/local.yaml with the changes applied, written where its relative paths still resolve. */
-async function configWith(name: string, change: (c: any) => void): Promise<string> {
-  const c = parse(await readFile('examples/local.yaml', 'utf8'));
-  c.traefik.entryPoint.port = entry.port;
-  c.traefik.adminPort = entry.admin;
-  const svc = c.services[0];
-  svc.driver.args = svc.driver.args.map((a: string) => (a.startsWith('../') ? path.resolve('examples', a) : a));
-  change(c);
-  const file = path.join(configDir, `${name}.yaml`);
-  await writeFile(file, stringify(c));
-  return file;
-}
-
-const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
-  url: `http://127.0.0.1:${entry.port}/`,
-  host: 'web.localhost',
-  rate: 100,
-  baselineS: 10,
-  tailS: 10,
-  maxDurationS: 240,
-  threshold: 1,
-  expect: 'successful',
-  reportDir: reports,
-  nomadAddr: `http://127.0.0.1:${cluster.portBase + 10}`,
-  job: 'web',
-  version: 'v2',
-  deployOptions: { cluster, quiet: true },
-  log: () => undefined,
-  ...over,
-});
+const configWith = (name: string, change: (c: any) => void) => localConfigWith(configDir, name, entry, change);
+const base = (over: Partial<VerifyOptions>) => verifyOn(cluster, entry, over);
 
 const retry3 = (c: any) => (c.traefik.retry.attempts = 3);
 const healthCheck2s = (c: any) => (c.traefik.healthCheck = { interval: '2s', timeout: '2s' });
@@ -66,10 +33,9 @@ const secondHost = (c: any) => (c.services[0].host = ['web.localhost', 'web2.loc
 
 describe('rollouts that change a Traefik setting keep every read', () => {
   beforeAll(async () => {
-    const missing = [tools.consul, tools.nomad, tools.traefik].filter((f) => !existsSync(f));
+    const missing = missingTools();
     if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
     await rm(cluster.stateDir, { recursive: true, force: true });
-    await mkdir(configDir, { recursive: true });
     await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
     const v1 = await configWith('v1', () => undefined);
     await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
