@@ -325,3 +325,15 @@ function baseInput(): SummarizeInput {
     startedAt: Date.UTC(2026, 11, 1),
   };
 }
+
+describe('self-benchmark', () => {
+  test('runs the generator against its own static server and reports rate, send lag and latency', async () => {
+    const { runBench, benchTable } = await import('../../scripts/verify/bench.ts');
+    const b = await runBench(200, 500);
+    expect(b.requests).toBe(100);
+    expect(b.ok).toBe(100);
+    expect(Math.abs(b.achievedRate - 200) / 200).toBeLessThan(0.05);
+    expect(b.sendLagMs.p99).toBeGreaterThanOrEqual(b.sendLagMs.p50);
+    expect(benchTable(b)).toMatch(/^target rate +200 req\/s for 0\.5 s\nachieved rate +/);
+  });
+});
