@@ -18,12 +18,16 @@
  * | DRAIN_GRACE_MS | after SIGTERM/SIGINT, time serving normally while not ready  | 5000      |
  * | FAULT          | "" (none), "never-ready", "crash-after-ready" (exit 1 500 ms  | ""        |
  * |                | after ready)                                                 |           |
+ * | LEDGER_FILE    | absolute path: POST /orders appends the request id it ran    | (none)    |
+ * | NOMAD_ALLOC_ID | set by Nomad; sent in header `x-app-instance`                | (none)    |
  *
  * Exit codes: 0 after a complete drain, 1 on a crash (fault, listen error, or in-flight
  * requests still open at the final-wait cap), 2 on invalid env.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
+import { isAbsolute } from 'node:path';
+import { appendLedger } from './ledger.ts';
 import { pathToFileURL } from 'node:url';
 
 /** Longer than Traefik's 90 s idle timeout for backend connections. */
@@ -48,6 +52,10 @@ export interface AppConfig {
   readonly drainGraceMs: number;
   /** FAULT; the env spells `none` as "". @default 'none' */
   readonly fault: Fault;
+  /** LEDGER_FILE: where POST /orders records each request id it executed (app/ledger.ts). @default - not recorded */
+  readonly ledgerFile?: string;
+  /** NOMAD_ALLOC_ID: sent as `x-app-instance`, so a client can count distinct answering instances. @default - no header */
+  readonly instance?: string;
 }
 
 export const DEFAULTS: AppConfig = {
@@ -144,12 +152,21 @@ export function appConfigFromEnv(env: Readonly<Record<string, string | undefined
     else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready" or "crash-after-ready"' });
   }
 
+  const ledgerFile = get('LEDGER_FILE');
+  if (ledgerFile !== undefined && !isAbsolute(ledgerFile)) {
+    issues.push({ path: 'LEDGER_FILE', value: ledgerFile, rule: 'must be an absolute path (every allocation must append to the same file)' });
+  }
+  const instance = get('NOMAD_ALLOC_ID');
+  if (instance !== undefined && !/^[\x21-\x7e]{1,128}$/.test(instance)) {
+    issues.push({ path: 'NOMAD_ALLOC_ID', value: instance, rule: 'must be 1 to 128 printable ASCII characters (it is sent as a header)' });
+  }
+
   if (port !== 0 && port === internalPort && !issues.some((i) => i.path === 'PORT' || i.path === 'INTERNAL_PORT')) {
     issues.push({ path: 'INTERNAL_PORT', value: String(internalPort), rule: `must differ from PORT (${port}): the two listeners cannot share a port` });
   }
 
   if (issues.length > 0) throw new AppConfigError(issues);
-  return { port, internalPort, bindAddr, version, warmupMs, drainGraceMs, fault };
+  return { port, internalPort, bindAddr, version, warmupMs, drainGraceMs, fault, ...(ledgerFile !== undefined ? { ledgerFile } : {}), ...(instance !== undefined ? { instance } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -217,6 +234,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     const text = JSON.stringify(body);
     res.statusCode = status;
     res.setHeader('x-app-version', config.version);
+    if (config.instance !== undefined) res.setHeader('x-app-instance', config.instance);
     res.setHeader('content-type', 'application/json');
     res.setHeader('cache-control', 'no-store');
     res.setHeader('content-length', Buffer.byteLength(text));
@@ -241,6 +259,41 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
 
   const pathOf = (req: IncomingMessage): URL => new URL(req.url ?? '/', 'http://app.invalid');
 
+  /**
+   * POST /orders: the non-idempotent request. Executing it means appending its
+   * `x-request-id` to LEDGER_FILE (synchronously, before the answer), so a client can
+   * prove that each request it sent ran at most once and each 201 it got ran exactly once.
+   */
+  const orders = (req: IncomingMessage, res: ServerResponse, statusNow: number): void => {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      send(res, 405, { error: 'POST only' });
+      return;
+    }
+    const raw = req.headers['x-request-id'];
+    const id = Array.isArray(raw) ? raw[0] : raw;
+    if (!id || !/^[\x21-\x7e]{1,200}$/.test(id)) {
+      send(res, 400, { error: 'x-request-id: must be 1 to 200 printable ASCII characters' });
+      return;
+    }
+    req.resume(); // the body is not used; read it so the connection stays reusable
+    req.on('end', () => {
+      if (statusNow !== 200) {
+        send(res, statusNow, { version: config.version, phase, executed: false });
+        return;
+      }
+      if (config.ledgerFile !== undefined) {
+        try {
+          appendLedger(config.ledgerFile, { id, version: config.version, ...(config.instance !== undefined ? { instance: config.instance } : {}) });
+        } catch (err) {
+          send(res, 500, { error: `ledger: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, executed: false });
+          return;
+        }
+      }
+      send(res, 201, { version: config.version, phase, executed: true, id });
+    });
+  };
+
   const publicServer = createServer((req, res) => {
     const url = pathOf(req);
     if (probes(res, url.pathname)) return;
@@ -258,6 +311,10 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       // (stop() cuts the socket, and the 'close' handler clears the timer).
       const t = setTimeout(() => send(res, status(), { version: config.version, phase, sleptMs: ms }), ms);
       res.on('close', () => clearTimeout(t));
+      return;
+    }
+    if (url.pathname === '/orders') {
+      orders(req, res, status());
       return;
     }
     send(res, status(), { version: config.version, phase });

@@ -14,10 +14,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { $ } from 'zx';
-import { clusterEnv, clusterState } from './cluster.ts';
+import { parseDurationMs } from '../config/duration.ts';
+import { clusterEnv, clusterState, readToken } from './cluster.ts';
 import { deploy, type DeployOptions } from './deploy.ts';
 import { deployTarget } from './deploy-target.ts';
+import { capacityBySecond, pollConsulCapacity, type CapacitySample } from './verify/capacity.ts';
+import { readLedger } from '../app/ledger.ts';
+import { compareLedger } from './verify/ledger.ts';
 import { runLoad } from './verify/load.ts';
+import { DEFAULT_MIX, mixFromFile, mixFromFlags, type MixEntry } from './verify/mix.ts';
 import { jobVersion, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
 import { sleep } from './verify/sleep.ts';
 import { consoleSummary, summarize, writeReport, type Report } from './verify/report.ts';
@@ -41,6 +46,16 @@ export const DEFAULTS = {
 
 export interface VerifyOptions {
   url: string;
+  /** More targets, round robin with `url` (several Traefik instances). */
+  moreUrls?: readonly string[];
+  /** Per request. @default 2000 */
+  timeoutMs?: number;
+  /** Weighted request mix. @default - GET `url`, expecting 200 */
+  mix?: readonly MixEntry[];
+  /** The app's LEDGER_FILE: checked after the run, every POST/PATCH against it. @default - not checked */
+  ledgerFile?: string;
+  /** Consul to poll for routable instances once per second. @default - capacity from answering instances only */
+  consul?: { address: string; token?: string; service: string };
   host?: string;
   rate: number;
   baselineS: number;
@@ -81,12 +96,18 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   // Event times share the load's clock: both start here.
   const t0 = performance.now();
   const since = () => performance.now() - t0;
+  const capacityStop = new AbortController();
+  const capacityPoll: Promise<CapacitySample[]> = o.consul
+    ? pollConsulCapacity({ ...o.consul, now: since, signal: AbortSignal.any([capacityStop.signal, userAbort]) })
+    : Promise.resolve([]);
   const load = runLoad({
     url: o.url,
+    ...(o.moreUrls?.length ? { moreUrls: o.moreUrls } : {}),
+    ...(o.mix ? { mix: o.mix } : {}),
     ...(o.host ? { hostHeader: o.host } : {}),
     rate: o.rate,
     durationMs: o.maxDurationS * 1000,
-    timeoutMs: DEFAULTS.timeoutMs,
+    timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs,
     signal: userAbort,
     stopSignal: stopLoad.signal,
     onProgress: (p) => log(`[verify] ${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s  sent ${p.sent}  ok ${p.ok}  drops ${p.notOk}  in-flight ${p.inFlight}  deployment ${deploymentState}`),
@@ -102,7 +123,10 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
     events.push({ atMs: baselineEndMs, kind: 'deploy-cmd-start', detail: o.deployCmd ?? `kit ${(o.deployOptions?.stacks ?? ['app']).join(' + ')} stack, version ${o.version}` });
     deploymentState = 'deploying';
     const remainingMs = Math.max(1000, o.maxDurationS * 1000 - since() - o.tailS * 1000);
+    let deployExited: () => void = () => undefined;
+    const deployDone = new Promise<void>((resolve) => (deployExited = resolve));
     const watching = watchDeployment({
+      deployDone,
       ...nomad,
       jobId: o.job,
       baselineJobVersion: baselineVersion,
@@ -127,6 +151,8 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
       } catch (err) {
         // A failed deployment makes the kit's deploy fail too; the watcher says why.
         events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: (err as Error).message.split('\n')[0] ?? 'failed' });
+      } finally {
+        deployExited();
       }
     })();
     watch = await watching;
@@ -140,10 +166,24 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   const result = await load;
   stopLoad.abort();
   await driver;
+  capacityStop.abort();
+  const samples = await capacityPoll;
+  // The job as it ends: after several deployments (or an auto-revert) the last word.
+  const finalVersion = await jobVersion(nomad, o.job).catch(() => undefined) ?? watch.jobVersion;
+  const seconds = result.records.length ? Math.floor(result.records[result.records.length - 1]!.scheduledMs / 1000) + 1 : 0;
+  const capacity = o.consul || result.records.some((r) => r.instance !== undefined)
+    ? capacityBySecond(samples, result.records, seconds, o.consul ? `Consul ${o.consul.address} service "${o.consul.service}"` : 'none (answering instances only)')
+    : undefined;
+  const ledger = o.ledgerFile ? await readLedger(o.ledgerFile) : undefined;
   const report = summarize({
     ...result,
     events: events.sort((a, b) => a.atMs - b.atMs),
-    deployment: { status: watch.status, ...(watch.deploymentId ? { id: watch.deploymentId } : {}), ...(watch.jobVersion !== undefined ? { jobVersion: watch.jobVersion } : {}) },
+    deployment: { status: watch.status, ...(watch.deploymentId ? { id: watch.deploymentId } : {}), ...(finalVersion !== undefined ? { jobVersion: finalVersion } : {}) },
+    ...(watch.deployments ? { deployments: watch.deployments } : {}),
+    urls: [o.url, ...(o.moreUrls ?? [])],
+    mix: o.mix ?? DEFAULT_MIX,
+    ...(ledger && o.ledgerFile ? { ledger: { file: o.ledgerFile, ...compareLedger(result.records, ledger.counts, ledger.unreadable) } } : {}),
+    ...(capacity ? { capacity } : {}),
     phases: { baselineEndMs, deployEndMs },
     expect: o.expect,
     threshold: o.threshold,
@@ -173,10 +213,32 @@ async function nomadTarget(f: { nomadAddr?: string; config?: string; deployCmd?:
   throw new Error('no Nomad to watch: --deploy-cmd deploys, and neither --nomad-addr, NOMAD_ADDR nor a running local cluster names one');
 }
 
+/** `--url a --url b,c` → [a, b, c]. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
+/** The Consul to poll for capacity: --consul-addr, CONSUL_HTTP_ADDR, or the running local cluster (with its token file). */
+async function consulTarget(addr: string | undefined, service: string, env: NodeJS.ProcessEnv): Promise<VerifyOptions['consul']> {
+  const token = env.CONSUL_HTTP_TOKEN ? { token: env.CONSUL_HTTP_TOKEN } : {};
+  const address = addr ?? env.CONSUL_HTTP_ADDR;
+  if (address) return { address: /^https?:\/\//.test(address) ? address : `http://${address}`, service, ...token };
+  if (!clusterState().consulPid) return undefined;
+  const e = clusterEnv();
+  const t = env.CONSUL_HTTP_TOKEN ?? (await readToken(e));
+  return { address: e.consulAddr, service, ...(t ? { token: t } : {}) };
+}
+
 export async function main(argv = process.argv): Promise<number> {
   const env = process.env;
   const c = new Command('verify')
-    .addOption(new Option('--url <url>', 'target URL (through Traefik)').env('ZERODROP_VERIFY_URL').default(DEFAULTS.url))
+    .addOption(new Option('--url <url>', 'target URL (through Traefik); repeat or comma-separate for round robin over several').env('ZERODROP_VERIFY_URL').argParser(collect))
+    .addOption(new Option('--timeout <duration>', 'per-request timeout, e.g. 2s, 5s, 500ms').env('ZERODROP_VERIFY_TIMEOUT').default('2s'))
+    .addOption(new Option('--mix <file>', 'request mix, YAML/JSON: requests: [{weight, method, path, body?, expect?}]').env('ZERODROP_VERIFY_MIX'))
+    .addOption(new Option('--request <spec>', 'one mix entry, repeatable: "WEIGHT METHOD PATH [STATUS] [BODY]", e.g. "10 POST /orders 201"').argParser(collect))
+    .addOption(new Option('--ledger <file>', "the app's LEDGER_FILE: check every POST/PATCH ran once (none lost, none doubled)").env('ZERODROP_VERIFY_LEDGER'))
+    .addOption(new Option('--consul-addr <url>', 'Consul to poll for routable instances (default: CONSUL_HTTP_ADDR, else the running local cluster); token from CONSUL_HTTP_TOKEN'))
+    .addOption(new Option('--consul-service <name>', 'Consul service to count (default: --job)').env('ZERODROP_VERIFY_CONSUL_SERVICE'))
     .addOption(new Option('--host <host>', 'Host header').env('ZERODROP_VERIFY_HOST').default(DEFAULTS.host))
     .addOption(new Option('--rate <n>', 'requests per second (constant arrival rate)').env('ZERODROP_VERIFY_RATE').default(DEFAULTS.rate).argParser(Number))
     .addOption(new Option('--baseline <s>', 'seconds of load before the deploy').env('ZERODROP_VERIFY_BASELINE').default(DEFAULTS.baselineS).argParser(Number))
@@ -191,8 +253,12 @@ export async function main(argv = process.argv): Promise<number> {
     .addOption(new Option('--config <file>', 'kit config for the default deploy').env('ZERODROP_CONFIG'))
     .addOption(new Option('--deploy-cmd <cmd>', 'deploy with this shell command instead of the kit').env('ZERODROP_VERIFY_DEPLOY_CMD'))
     .parse(argv);
-  const f = c.opts<{ url: string; host: string; rate: number; baseline: number; tail: number; maxDuration: number; threshold: number; expect: 'successful' | 'failed'; reportDir?: string; nomadAddr?: string; job: string; version: string; config?: string; deployCmd?: string }>();
+  const f = c.opts<{ url?: string[]; timeout: string; mix?: string; request?: string[]; ledger?: string; consulAddr?: string; consulService?: string; host: string; rate: number; baseline: number; tail: number; maxDuration: number; threshold: number; expect: 'successful' | 'failed'; reportDir?: string; nomadAddr?: string; job: string; version: string; config?: string; deployCmd?: string }>();
+  const urls = f.url?.length ? f.url : [DEFAULTS.url];
+  const timeoutMs = parseDurationMs(f.timeout);
   const problems = [
+    !(timeoutMs !== undefined && timeoutMs >= 1 && timeoutMs <= 600_000) && `--timeout: ${JSON.stringify(f.timeout)} — must be a duration with a unit between 1ms and 10m, e.g. "2s" or "500ms"`,
+    f.mix && f.request?.length && '--mix and --request: give one or the other',
     !(f.rate > 0 && f.rate <= 2000) && `--rate: ${f.rate} — must be between 1 and 2000 requests per second`,
     !(f.threshold >= 0 && f.threshold <= 1) && `--threshold: ${f.threshold} — must be a ratio between 0 and 1 (1 = every request OK)`,
     !(f.baseline >= 0 && f.tail >= 0) && `--baseline/--tail: must be ≥ 0 seconds`,
@@ -209,10 +275,18 @@ export async function main(argv = process.argv): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
+    const mix = f.mix ? await mixFromFile(f.mix) : f.request?.length ? mixFromFlags(f.request) : undefined;
     const { why, ...target } = await nomadTarget(f, env);
     console.log(`[verify] watching Nomad ${target.nomadAddr} (${why})`);
+    const consul = await consulTarget(f.consulAddr, f.consulService ?? f.job, env);
+    console.log(consul ? `[verify] capacity: polling Consul ${consul.address} for service "${consul.service}"` : '[verify] capacity: no Consul (no --consul-addr, CONSUL_HTTP_ADDR or local cluster): answering instances only');
     const { exitCode } = await verify({
-      url: f.url,
+      url: urls[0]!,
+      ...(urls.length > 1 ? { moreUrls: urls.slice(1) } : {}),
+      timeoutMs: timeoutMs!,
+      ...(mix ? { mix } : {}),
+      ...(f.ledger ? { ledgerFile: path.resolve(f.ledger) } : {}),
+      ...(consul ? { consul } : {}),
       host: f.host,
       rate: f.rate,
       baselineS: f.baseline,

@@ -11,7 +11,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { randomUUID } from 'node:crypto';
 import type { ErrorKind, RequestRecord } from './types.ts';
+import { DEFAULT_MIX, mixPicker, NON_IDEMPOTENT, type MixEntry } from './mix.ts';
 import { sleep } from './sleep.ts';
 
 export const DEFAULTS = {
@@ -20,6 +22,8 @@ export const DEFAULTS = {
   maxSendLagP99Ms:    50,
   progressIntervalMs: 1000,
   versionHeader:      'x-app-version',
+  instanceHeader:     'x-app-instance',
+  requestIdHeader:    'x-request-id',
 } as const;
 
 export interface LoadProgress {
@@ -40,6 +44,12 @@ export interface LoadProgress {
 export interface LoadOptions {
   /** Target, e.g. http://127.0.0.1:18080/ (path and query are kept). */
   url: string;
+  /** More targets: request i goes to [url, ...moreUrls][i mod n] (round robin). @default - none */
+  moreUrls?: readonly string[];
+  /** Weighted request mix; an entry without a path uses the target URL's path. @default - GET, expecting `expectStatus` */
+  mix?: readonly MixEntry[];
+  /** Prefix of the `x-request-id` sent with each non-idempotent request (POST, PATCH). @default - a random UUID */
+  requestIdPrefix?: string;
   /** Sent as the Host header, for a proxy that routes by host. @default - the URL's host */
   hostHeader?: string;
   /** Arrival rate, requests per second. */
@@ -126,6 +136,8 @@ export function defaultMaxInFlight(rate: number, timeoutMs: number): number {
 
 interface Resolved {
   url: URL;
+  urls: URL[];
+  mix: readonly MixEntry[];
   hostHeader: string | undefined;
   rate: number;
   durationMs: number;
@@ -145,15 +157,19 @@ export function resolveLoadOptions(opts: LoadOptions): Resolved {
   const count = (path: string, value: number | undefined) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) issues.push({ path, value, rule: 'must be an integer ≥ 1' });
   };
-  let url: URL | undefined;
-  try {
-    url = new URL(opts.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      issues.push({ path: 'url', value: opts.url, rule: 'must be an http:// or https:// URL' });
+  const parseUrl = (path: string, text: string): URL | undefined => {
+    try {
+      const u = new URL(text);
+      if (u.protocol === 'http:' || u.protocol === 'https:') return u;
+      issues.push({ path, value: text, rule: 'must be an http:// or https:// URL' });
+    } catch {
+      issues.push({ path, value: text, rule: 'must be an absolute http:// or https:// URL' });
     }
-  } catch {
-    issues.push({ path: 'url', value: opts.url, rule: 'must be an absolute http:// or https:// URL' });
-  }
+    return undefined;
+  };
+  const url = parseUrl('url', opts.url);
+  const urls = [url, ...(opts.moreUrls ?? []).map((u, i) => parseUrl(`moreUrls[${i}]`, u))];
+  if (opts.mix !== undefined && opts.mix.length === 0) issues.push({ path: 'mix', value: [], rule: 'must list at least one request' });
   positive('rate', opts.rate, 'requests per second');
   positive('durationMs', opts.durationMs, 'milliseconds');
   positive('timeoutMs', opts.timeoutMs, 'milliseconds');
@@ -167,16 +183,19 @@ export function resolveLoadOptions(opts: LoadOptions): Resolved {
     issues.push({ path: 'maxSendLagP99Ms', value: opts.maxSendLagP99Ms, rule: 'must be a number of milliseconds ≥ 0' });
   }
   if (issues.length > 0 || !url) throw new LoadOptionsError(issues);
+  const expectStatus = opts.expectStatus ?? DEFAULTS.expectStatus;
 
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
   const maxInFlight = opts.maxInFlight ?? defaultMaxInFlight(opts.rate, timeoutMs);
   return {
     url,
+    urls: urls as URL[],
+    mix: opts.mix ?? DEFAULT_MIX.map((e) => ({ ...e, expectStatus })),
     hostHeader: opts.hostHeader,
     rate: opts.rate,
     durationMs: opts.durationMs,
     timeoutMs,
-    expectStatus: opts.expectStatus ?? DEFAULTS.expectStatus,
+    expectStatus,
     maxInFlight,
     connections: opts.connections ?? maxInFlight,
     maxSendLagP99Ms: opts.maxSendLagP99Ms ?? DEFAULTS.maxSendLagP99Ms,
@@ -234,16 +253,19 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const o = resolveLoadOptions(opts);
   const total = scheduledCount(o.rate, o.durationMs);
   const intervalMs = 1000 / o.rate;
-  const path = `${o.url.pathname}${o.url.search}`;
-  const headers: Record<string, string> = o.hostHeader ? { host: o.hostHeader } : {};
+  const baseHeaders: Record<string, string> = o.hostHeader ? { host: o.hostHeader } : {};
+  const pick = mixPicker(o.mix);
+  const idPrefix = opts.requestIdPrefix ?? randomUUID();
 
-  const pool = new Pool(o.url.origin, {
+  // One keep-alive pool per target; each gets the full connection budget (a stalled
+  // target must not starve the others of sockets).
+  const pools = o.urls.map((u) => new Pool(u.origin, {
     connections: o.connections,
     pipelining: 1,
     headersTimeout: o.timeoutMs,
     bodyTimeout: o.timeoutMs,
     connect: { timeout: o.timeoutMs },
-  });
+  }));
 
   // Internal stop: fires on the user's signal or at the hard deadline.
   const stop = new AbortController();
@@ -252,7 +274,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   opts.signal?.addEventListener('abort', onUserAbort, { once: true });
 
   const records: (RequestRecord | undefined)[] = new Array(total);
-  const inFlight = new Map<number, { ac: AbortController; sentMs: number }>();
+  const inFlight = new Map<number, { ac: AbortController; sentMs: number; tag: Pick<RequestRecord, 'mix' | 'target' | 'requestId'> }>();
   const pending = new Set<Promise<void>>();
   let scheduled = 0;
   let sent = 0;
@@ -277,29 +299,41 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const fire = (seq: number) => {
     const scheduledMs = seq * intervalMs;
     scheduled++;
+    const mix = pick();
+    const entry = o.mix[mix]!;
+    const target = seq % o.urls.length;
+    const requestId = NON_IDEMPOTENT.has(entry.method) ? `${idPrefix}-${seq}` : undefined;
+    const tag = { mix, target, ...(requestId ? { requestId } : {}) };
     if (inFlight.size >= o.maxInFlight) {
       clientSaturated++;
-      put({ seq, scheduledMs, sentMs: now(), latencyMs: 0, status: null, errorKind: 'other', errorCode: 'CLIENT_SATURATED', version: null, ok: false });
+      // Never sent, so never executed: no request id to check against a ledger.
+      put({ seq, scheduledMs, sentMs: now(), latencyMs: 0, status: null, errorKind: 'other', errorCode: 'CLIENT_SATURATED', version: null, ok: false, mix, target });
       return;
     }
+    const u = o.urls[target]!;
+    const path = entry.path ?? `${u.pathname}${u.search}`;
+    const headers = { ...baseHeaders, ...(requestId ? { [DEFAULTS.requestIdHeader]: requestId } : {}), ...(entry.body !== undefined ? { 'content-type': 'application/json' } : {}) };
     const ac = new AbortController();
     const sentMs = now();
-    inFlight.set(seq, { ac, sentMs });
+    inFlight.set(seq, { ac, sentMs, tag });
     const timer = setTimeout(() => ac.abort(TIMED_OUT), o.timeoutMs);
     if (sent === 0) firstSentMs = sentMs;
     lastSentMs = sentMs;
     sent++;
     const p = (async () => {
       try {
-        const res = await pool.request({ path, method: 'GET', headers, signal: ac.signal });
+        const res = await pools[target]!.request({ path, method: entry.method, headers, ...(entry.body !== undefined ? { body: entry.body } : {}), signal: ac.signal });
         // Drain without keeping the body: the latency is to the last byte.
         for await (const _chunk of res.body) void _chunk;
-        const raw = res.headers[DEFAULTS.versionHeader];
-        const version = (Array.isArray(raw) ? raw[0] : raw) ?? null;
-        put({ seq, scheduledMs, sentMs, latencyMs: now() - sentMs, status: res.statusCode, errorKind: null, version, ok: res.statusCode === o.expectStatus });
+        const header = (name: string) => {
+          const raw = res.headers[name];
+          return (Array.isArray(raw) ? raw[0] : raw) ?? null;
+        };
+        const instance = header(DEFAULTS.instanceHeader);
+        put({ seq, scheduledMs, sentMs, latencyMs: now() - sentMs, status: res.statusCode, errorKind: null, version: header(DEFAULTS.versionHeader), ok: res.statusCode === entry.expectStatus, ...tag, ...(instance !== null ? { instance } : {}) });
       } catch (err) {
         if (err === USER_ABORT) return; // no outcome: left out, the run is marked aborted
-        put({ seq, scheduledMs, sentMs, latencyMs: now() - sentMs, status: null, ...classifyError(err), version: null, ok: false });
+        put({ seq, scheduledMs, sentMs, latencyMs: now() - sentMs, status: null, ...classifyError(err), version: null, ok: false, ...tag });
       } finally {
         clearTimeout(timer);
         inFlight.delete(seq);
@@ -337,15 +371,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await Promise.race([Promise.allSettled([...pending]), sleep(Math.max(0, hardDeadlineMs - 200 - now()), drained.signal)]);
     drained.abort(); // clears the sleep's timer
     // Anything still open past the deadline is a timeout by definition.
-    for (const [seq, { ac, sentMs }] of inFlight) {
-      if (!stop.signal.aborted) put({ seq, scheduledMs: seq * intervalMs, sentMs, latencyMs: now() - sentMs, status: null, errorKind: 'timeout', errorCode: 'REQUEST_TIMEOUT', version: null, ok: false });
+    for (const [seq, { ac, sentMs, tag }] of inFlight) {
+      if (!stop.signal.aborted) put({ seq, scheduledMs: seq * intervalMs, sentMs, latencyMs: now() - sentMs, status: null, errorKind: 'timeout', errorCode: 'REQUEST_TIMEOUT', version: null, ok: false, ...tag });
       ac.abort(TIMED_OUT);
     }
     finalized = true;
   } finally {
     if (progressTimer) clearInterval(progressTimer);
     opts.signal?.removeEventListener('abort', onUserAbort);
-    await pool.destroy().catch(() => undefined);
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
   if (opts.onProgress) opts.onProgress({ elapsedMs: now(), scheduled, sent, ok, notOk, inFlight: 0, total });
 

@@ -3,9 +3,10 @@ import type { DeployEvent } from './types.ts';
 import { sleep } from './sleep.ts';
 
 /**
- * Follows a Nomad deployment through the HTTP API with blocking queries and turns what
- * it sees into timestamped events for the verifier's timeline. Bounded by a deadline
- * and an AbortSignal; every request has its own timeout.
+ * Follows every Nomad deployment of a job that starts after the baseline version (a
+ * deploy command may submit several), through the HTTP API with blocking queries, and
+ * turns what it sees into timestamped events for the verifier's timeline. Bounded by a
+ * deadline and an AbortSignal; every request has its own timeout.
  */
 
 export interface NomadClientOptions {
@@ -31,12 +32,30 @@ export interface WatchOptions extends NomadClientOptions {
   readonly timeoutMs: number;
   /** Keep recording allocation events this long after the deployment ends (old allocations drain past it). @default 0 */
   readonly tailMs?: number;
+  /**
+   * Settles when the deploy command has exited. The watch ends once it has, at least one
+   * deployment was seen and every deployment seen has ended; a later one (a second deploy
+   * in the same command) is followed too. @default - already settled: ends with the first deployments to end
+   */
+  readonly deployDone?: Promise<unknown>;
+}
+
+export interface FollowedDeployment {
+  readonly id: string;
+  readonly jobVersion: number;
+  /** running, successful, failed, cancelled, … as Nomad says at the end of the watch. */
+  readonly status: string;
+  readonly statusDescription: string;
 }
 
 export interface WatchResult {
+  /** 'failed' when any deployment failed; else the last deployment's end; 'timeout'/'aborted' when one had not ended. */
   readonly status: 'successful' | 'failed' | 'cancelled' | 'timeout' | 'aborted';
+  /** The last deployment (by creation). */
   readonly deploymentId?: string;
   readonly jobVersion?: number;
+  /** Every deployment followed, in creation order. */
+  readonly deployments?: FollowedDeployment[];
   readonly statusDescription?: string;
   readonly events: WatchEvent[];
 }
@@ -57,6 +76,19 @@ interface Allocation {
   ClientStatus: string;
   DesiredStatus: string;
   DeploymentStatus?: { Healthy: boolean | null; Canary: boolean } | null;
+}
+
+const TERMINAL = ['successful', 'failed', 'cancelled'];
+
+/**
+ * The outcome of several deployments once all have ended: 'failed' when any failed, else
+ * the last one's (a deployment cancelled by a newer job version is not a failure when the
+ * newer one succeeds). undefined while none was seen or one is still running.
+ */
+export function overallStatus(list: ReadonlyArray<Pick<Deployment, 'Status' | 'CreateIndex'>>): 'successful' | 'failed' | 'cancelled' | undefined {
+  if (list.length === 0 || list.some((d) => !TERMINAL.includes(d.Status))) return undefined;
+  if (list.some((d) => d.Status === 'failed')) return 'failed';
+  return [...list].sort((a, b) => a.CreateIndex - b.CreateIndex)[list.length - 1]!.Status as 'successful' | 'cancelled';
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -97,7 +129,16 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   const job = encodeURIComponent(opts.jobId);
 
   let followed: Deployment | undefined;
-  const seen = { promoted: false, running: new Set<string>(), placed: new Set<string>(), healthy: new Set<string>(), unhealthy: new Set<string>(), stopping: new Set<string>(), stopped: new Set<string>() };
+  const all = new Map<string, Deployment>();
+  const ended = new Set<string>();
+  const promotedIds = new Set<string>();
+  let cmdDone = opts.deployDone === undefined;
+  let kick = new AbortController();
+  void opts.deployDone?.then(() => {
+    cmdDone = true;
+    kick.abort();
+  });
+  const seen = { running: new Set<string>(), placed: new Set<string>(), healthy: new Set<string>(), unhealthy: new Set<string>(), stopping: new Set<string>(), stopped: new Set<string>() };
 
   const onAllocations = (allocs: Allocation[]) => {
     for (const a of allocs) {
@@ -117,7 +158,8 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
       }
       if (a.ClientStatus === 'running') seen.running.add(a.ID);
       // Only allocations seen running count: earlier versions' leftovers are history, not events.
-      const isOld = a.JobVersion <= opts.baselineJobVersion && seen.running.has(a.ID);
+      // With several deployments, an earlier one's new allocations are the next one's old ones.
+      const isOld = seen.running.has(a.ID);
       if (followed && isOld && a.DesiredStatus === 'stop' && !seen.stopping.has(a.ID)) {
         seen.stopping.add(a.ID);
         emit('old-stopping', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
@@ -143,33 +185,41 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     }
   };
 
+  const finished = () => (cmdDone ? overallStatus([...all.values()]) : undefined);
+
   const deploymentLoop = async (): Promise<WatchResult['status']> => {
     let index = 1;
     while (Date.now() < deadline) {
       if (signal.aborted) return 'aborted';
+      const done = finished();
+      if (done) return done;
       try {
-        const { body, index: next } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, signal, index);
+        if (kick.signal.aborted) kick = new AbortController();
+        const { body, index: next } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, AbortSignal.any([signal, kick.signal]), index);
         index = Math.max(next, 1);
         const candidates = body.filter((d) => d.JobVersion > opts.baselineJobVersion).sort((a, b) => a.CreateIndex - b.CreateIndex);
-        const d = followed ? candidates.find((c) => c.ID === followed!.ID) : candidates[0];
-        if (!d) continue;
-        if (!followed) emit('deploy-start', `deployment ${d.ID.slice(0, 8)} job v${d.JobVersion}`);
-        followed = d;
-        if (!seen.promoted && Object.values(d.TaskGroups).some((g) => g.Promoted)) {
-          seen.promoted = true;
-          emit('promoted');
-        }
-        if (d.Status === 'successful' || d.Status === 'failed' || d.Status === 'cancelled') {
-          emit(d.Status, d.StatusDescription);
-          if (/rolling back/i.test(d.StatusDescription)) emit('reverted', d.StatusDescription);
-          return d.Status;
+        for (const d of candidates) {
+          const tag = `deployment ${d.ID.slice(0, 8)}`;
+          if (!all.has(d.ID)) emit('deploy-start', `${tag} job v${d.JobVersion}`);
+          all.set(d.ID, d);
+          followed = d;
+          if (!promotedIds.has(d.ID) && Object.values(d.TaskGroups).some((g) => g.Promoted)) {
+            promotedIds.add(d.ID);
+            emit('promoted', tag);
+          }
+          if (TERMINAL.includes(d.Status) && !ended.has(d.ID)) {
+            ended.add(d.ID);
+            emit(d.Status as 'successful' | 'failed' | 'cancelled', `${tag}: ${d.StatusDescription}`);
+            if (/rolling back/i.test(d.StatusDescription)) emit('reverted', `${tag}: ${d.StatusDescription}`);
+          }
         }
       } catch {
         if (signal.aborted) return 'aborted';
+        if (kick.signal.aborted) continue; // the deploy command exited: re-check at once
         await sleep(500, signal);
       }
     }
-    return 'timeout';
+    return finished() ?? 'timeout';
   };
 
   const allocs = allocLoop();
@@ -180,6 +230,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   return {
     status,
     ...(followed ? { deploymentId: followed.ID, jobVersion: followed.JobVersion, statusDescription: followed.StatusDescription } : {}),
+    deployments: [...all.values()].sort((a, b) => a.CreateIndex - b.CreateIndex).map((d) => ({ id: d.ID, jobVersion: d.JobVersion, status: d.Status, statusDescription: d.StatusDescription })),
     events,
   };
 }

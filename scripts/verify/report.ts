@@ -6,6 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'hdr-histogram-js';
+import { mixSummary, targetSummary, type MixSummary, type TargetSummary } from './breakdown.ts';
+import type { CapacitySummary } from './capacity.ts';
+import type { LedgerComparison } from './ledger.ts';
+import { DEFAULT_MIX, type MixEntry } from './mix.ts';
+import type { FollowedDeployment } from './nomad-watch.ts';
 import { timelineSvg } from './timeline.ts';
 import { ERROR_KINDS, type DeployEvent, type ErrorKind, type RequestRecord } from './types.ts';
 
@@ -35,6 +40,16 @@ export interface SummarizeInput {
   target: { url: string; host?: string };
   /** Epoch ms of load start. */
   startedAt: number;
+  /** All target URLs, round robin (record.target indexes it). @default - [target.url] */
+  urls?: readonly string[];
+  /** The request mix (record.mix indexes it). @default - GET the URL, expecting 200 */
+  mix?: readonly MixEntry[];
+  /** Every deployment the watcher followed, in creation order. */
+  deployments?: readonly FollowedDeployment[];
+  /** The idempotency check; absent when no ledger was read. Doubled or lost ones fail the verdict. */
+  ledger?: LedgerComparison & { file: string };
+  /** Capacity per second; absent when not measured. */
+  capacity?: CapacitySummary;
 }
 
 export interface LatencyStats {
@@ -68,13 +83,13 @@ export interface Drop {
 }
 
 export interface VerdictCheck {
-  name: 'measurement' | 'success-ratio' | 'deployment';
+  name: 'measurement' | 'success-ratio' | 'deployment' | 'ledger';
   pass: boolean;
   detail: string;
 }
 
 export interface Report {
-  schemaVersion: 1;
+  schemaVersion: 2;
   /** ISO 8601 time of load start. */
   startedAt: string;
   startedAtEpochMs: number;
@@ -109,6 +124,16 @@ export interface Report {
   /** Every non-OK request, in seq order. */
   drops: Drop[];
   deployment: { status: string; expected: 'successful' | 'failed'; id?: string; jobVersion?: number };
+  /** Every deployment followed during the run, in creation order. */
+  deployments: FollowedDeployment[];
+  /** Per request-mix entry. */
+  mix: MixSummary[];
+  /** Per target URL (round robin). */
+  targets: TargetSummary[];
+  /** Non-idempotent requests against the app's ledger; null when not checked. */
+  ledger: (LedgerComparison & { file: string }) | null;
+  /** Routable (Consul passing) and answering instances per second; null when not measured. */
+  capacity: CapacitySummary | null;
   verdict: {
     pass: boolean;
     /** On a fail, why (the failed checks); on a pass, what was proven (all checks). */
@@ -252,13 +277,15 @@ export function summarize(input: SummarizeInput): Report {
         ? { name: 'success-ratio', pass: true, detail: `success ratio ${formatPercent(successRatio)} (${ok} of ${total} OK) meets the threshold ${formatPercent(input.threshold)}` }
         : { name: 'success-ratio', pass: false, detail: `success ratio ${formatPercent(successRatio)} is below the threshold ${formatPercent(input.threshold)}: ${total - ok} of ${total} requests not OK` },
     input.deployment.status === input.expect
-      ? { name: 'deployment', pass: true, detail: `deployment ${input.deployment.status}, as expected` }
-      : { name: 'deployment', pass: false, detail: `deployment ${input.deployment.status}, but ${input.expect} was expected` },
+      ? { name: 'deployment', pass: true, detail: `deployment ${input.deployment.status}, as expected${deploymentList(input.deployments)}` }
+      : { name: 'deployment', pass: false, detail: `deployment ${input.deployment.status}, but ${input.expect} was expected${deploymentList(input.deployments)}` },
+    ...(input.ledger ? [ledgerCheck(input.ledger)] : []),
   ];
   const pass = checks.every((c) => c.pass);
 
+  const urls = input.urls?.length ? input.urls : [input.target.url];
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     startedAt: new Date(input.startedAt).toISOString(),
     startedAtEpochMs: input.startedAt,
     target: { url: input.target.url, ...(input.target.host ? { host: input.target.host } : {}) },
@@ -282,8 +309,26 @@ export function summarize(input: SummarizeInput): Report {
       ...(input.deployment.id !== undefined ? { id: input.deployment.id } : {}),
       ...(input.deployment.jobVersion !== undefined ? { jobVersion: input.deployment.jobVersion } : {}),
     },
+    deployments: (input.deployments ?? []).map((d) => ({ ...d })),
+    mix: mixSummary(records, input.mix ?? DEFAULT_MIX),
+    targets: targetSummary(records, urls),
+    ledger: input.ledger ?? null,
+    capacity: input.capacity ?? null,
     verdict: { pass, reasons: pass ? checks.map((c) => c.detail) : checks.filter((c) => !c.pass).map((c) => c.detail), checks },
   };
+}
+
+/** " (2 deployments: v3 successful, v4 failed)" when more than one was followed. */
+function deploymentList(list: readonly FollowedDeployment[] | undefined): string {
+  if (!list || list.length < 2) return '';
+  return ` (${list.length} deployments: ${list.map((d) => `v${d.jobVersion} ${d.status}`).join(', ')})`;
+}
+
+function ledgerCheck(l: LedgerComparison & { file: string }): VerdictCheck {
+  const counts = `${l.checked} non-idempotent requests: ${l.exactlyOnce} answered OK and executed once, ${l.lost} lost, ${l.doubled} doubled, ${l.unknown.total} failed on the client (${l.unknown.executed} executed, ${l.unknown.notExecuted} not)`;
+  if (l.checked === 0) return { name: 'ledger', pass: false, detail: `ledger ${l.file}: no non-idempotent request was sent, nothing proven` };
+  if (l.lost > 0 || l.doubled > 0) return { name: 'ledger', pass: false, detail: `ledger: ${counts}${l.lost ? `; lost e.g. ${l.lostIds.slice(0, 3).join(', ')}` : ''}${l.doubled ? `; doubled e.g. ${l.doubledIds.slice(0, 3).join(', ')}` : ''}` };
+  return { name: 'ledger', pass: true, detail: `ledger: ${counts}` };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -394,7 +439,10 @@ export function consoleSummary(report: Report): string {
     `versions  ${versionRanges(report).map(formatRange).join(', ') || 'none seen'}`,
     'events',
     ...(report.events.length ? alignTable(report.events.map((e) => [fmtS(e.atMs), e.kind, e.detail ?? '']), 'rll') : ['  none']),
-    `deploy    ${report.deployment.status} (expected ${report.deployment.expected})${report.deployment.jobVersion !== undefined ? `, job version ${report.deployment.jobVersion}` : ''}`,
+    ...(report.mix.length > 1 ? ['request mix', ...alignTable([['entry', 'n', 'OK', 'not OK', 'p99 ms'], ...report.mix.map((m) => [m.name, String(m.total), String(m.ok), String(m.notOk), fmtMs(m.okLatencyP99Ms)])])] : []),
+    ...(report.targets.length > 1 ? [`targets   ${report.targets.map((t) => `${t.url} ${t.ok}/${t.total}`).join(', ')}`] : []),
+    ...(report.capacity ? [`capacity  routable ${capacityText(report.capacity)}`] : []),
+    `deploy    ${report.deployment.status} (expected ${report.deployment.expected})${report.deployment.jobVersion !== undefined ? `, job version ${report.deployment.jobVersion}` : ''}${report.deployments.length > 1 ? `, ${report.deployments.length} deployments` : ''}`,
     `verdict   ${report.verdict.pass ? 'PASS' : 'FAIL'}`,
     ...report.verdict.reasons.map((r) => `  - ${r}`),
   ];
@@ -450,6 +498,7 @@ export function markdownReport(report: Report): string {
     '',
     ...mdTable(['seconds', 'mix'], versionRanges(report).map((r) => [r.fromSecond === r.toSecond ? `${r.fromSecond}` : `${r.fromSecond}–${r.toSecond}`, r.shares.map(([v, p]) => `${v} ${p} %`).join(', ')]), 'rl'),
     '',
+    ...extraSections(report),
     '## Deployment events',
     '',
     ...(report.events.length ? mdTable(['t', 'event', 'detail'], report.events.map((e) => [fmtS(e.atMs), e.kind, e.detail ?? '']), 'rll') : ['none']),
@@ -465,6 +514,64 @@ export function markdownReport(report: Report): string {
     '',
   ];
   return out.join('\n');
+}
+
+export interface CapacityRange {
+  fromSecond: number;
+  toSecond: number;
+  routable: number | null;
+  answering: number | null;
+}
+
+/** Consecutive seconds with the same routable and answering counts, merged. */
+export function capacityRanges(c: CapacitySummary): CapacityRange[] {
+  const out: CapacityRange[] = [];
+  for (const s of c.bySecond) {
+    const last = out[out.length - 1];
+    if (last && last.routable === s.routable && last.answering === s.answering) last.toSecond = s.second;
+    else out.push({ fromSecond: s.second, toSecond: s.second, routable: s.routable, answering: s.answering });
+  }
+  return out;
+}
+
+function capacityText(c: CapacitySummary): string {
+  const r = c.routable;
+  return `min ${r.min ?? '–'} max ${r.max ?? '–'} (${c.source}, ${r.polls} polls, ${r.failedPolls} failed)${c.answering.min !== null ? `; answering min ${c.answering.min} max ${c.answering.max}` : ''}`;
+}
+
+function extraSections(report: Report): string[] {
+  const out: string[] = [];
+  if (report.mix.length > 1 || report.mix[0]?.path) {
+    out.push('## Request mix', '', ...mdTable(['entry', 'weight', 'expect', 'requests', 'share', 'OK', 'not OK', 'outcomes', 'p99 ms', 'max ms'], report.mix.map((m) => [m.name, String(m.weight), String(m.expectStatus), String(m.total), `${(m.share * 100).toFixed(1)} %`, String(m.ok), String(m.notOk), Object.entries(m.byOutcome).map(([k, n]) => `${k} ×${n}`).join(', '), fmtMs(m.okLatencyP99Ms), fmtMs(m.okLatencyMaxMs)]), 'lrrrrrrlrr'), '');
+  }
+  if (report.targets.length > 1) {
+    out.push('## Targets (round robin)', '', ...mdTable(['URL', 'requests', 'OK', 'not OK'], report.targets.map((t) => [`\`${t.url}\``, String(t.total), String(t.ok), String(t.notOk)])), '');
+  }
+  if (report.deployments.length > 0) {
+    out.push('## Deployments', '', ...mdTable(['id', 'job version', 'status', 'description'], report.deployments.map((d) => [`\`${d.id.slice(0, 8)}\``, String(d.jobVersion), d.status, d.statusDescription]), 'lrll'), '');
+  }
+  const l = report.ledger;
+  if (l) {
+    out.push('## Idempotency ledger', '', `Ledger \`${l.file}\`: every non-idempotent request answered OK must have run exactly once, none twice; one that failed on the client may have run at most once.`, '',
+      ...mdTable(['', 'count'], [
+        ['checked (carried a request id)', String(l.checked)],
+        ['answered OK, executed once', String(l.exactlyOnce)],
+        ['**lost** (answered OK, never executed)', String(l.lost)],
+        ['**doubled** (executed twice or more)', String(l.doubled)],
+        ['unknown to the client (failed), executed once', String(l.unknown.executed)],
+        ['unknown to the client (failed), not executed', String(l.unknown.notExecuted)],
+        ['unreadable ledger lines', String(l.unreadableLines)],
+      ], 'lr'),
+      ...(l.lostIds.length ? ['', `Lost: ${l.lostIds.map((i) => `\`${i}\``).join(', ')}`] : []),
+      ...(l.doubledIds.length ? ['', `Doubled: ${l.doubledIds.map((i) => `\`${i}\``).join(', ')}`] : []),
+      '');
+  }
+  const c = report.capacity;
+  if (c) {
+    out.push('## Capacity', '', `Routable: instances passing in ${c.source}, polled once per second (the fewest seen in a second); answering: distinct \`x-app-instance\` values among OK responses. Routable ${capacityText(c)}.`, '',
+      ...mdTable(['seconds', 'routable', 'answering'], capacityRanges(c).map((r) => [r.fromSecond === r.toSecond ? `${r.fromSecond}` : `${r.fromSecond}–${r.toSecond}`, r.routable === null ? '–' : String(r.routable), r.answering === null ? '–' : String(r.answering)]), 'rrr'), '');
+  }
+  return out;
 }
 
 /** Writes report.json, report.md and timeline.svg into `dir` (created if missing). */

@@ -3,6 +3,7 @@
  * deployment's events. Self-contained (generic font family, no scripts, no external
  * references) so it renders the same in a browser, a Markdown viewer and rsvg-convert.
  */
+import type { CapacitySecond } from './capacity.ts';
 import type { Report } from './report.ts';
 
 // Drawing order bottom-up: OK first, drops stacked on top where the eye looks.
@@ -30,6 +31,8 @@ const OUTCOME_H = 160;
 const RUG_H = 8;
 const VERSION_H = 56;
 const ROW_H = 13;
+const CAP_H = 50;
+const CAP_COLOR = '#1f5fa8';
 /** Smallest drawn height of a non-OK segment: 1 drop in 100 would otherwise be 1.6 px. */
 const MIN_DROP_PX = 3;
 
@@ -88,7 +91,10 @@ export function timelineSvg(report: Report): string {
   const rugTop = outcomeBottom + 4;
   const versionTop = rugTop + RUG_H + 6;
   const versionBottom = versionTop + VERSION_H;
-  const axisY = versionBottom;
+  const cap = report.capacity;
+  const capTop = versionBottom + 8;
+  const capBottom = capTop + CAP_H;
+  const axisY = cap ? capBottom : versionBottom;
   const legendY = axisY + 44;
   const versionLegendY = legendY + 20;
   const H = versionLegendY + 24;
@@ -191,6 +197,34 @@ export function timelineSvg(report: Report): string {
   }
   push('</g>');
 
+  // Capacity band: routable instances (Consul passing) as a solid step line, distinct
+  // answering instances dashed; both on one integer scale.
+  if (cap) {
+    const cMax = Math.max(1, cap.routable.max ?? 0, cap.answering.max ?? 0);
+    const cy = (n: number) => capBottom - (n / cMax) * (CAP_H - 4);
+    push(`<rect x="${LEFT}" y="${capTop}" width="${PLOT_W}" height="${CAP_H}" fill="none" stroke="#bbb"/>`);
+    push(`<text transform="translate(16 ${capTop + CAP_H / 2}) rotate(-90)" text-anchor="middle" fill="#333" font-size="10">instances</text>`);
+    for (const n of [0, cMax]) push(`<text x="${LEFT - 6}" y="${n1(cy(n) + 4)}" text-anchor="end" fill="#555" font-size="9">${n}</text>`);
+    const steps = (pick: (b: CapacitySecond) => number | null): string[] => {
+      // One path segment per run of seconds with a value; a gap (no poll answered) breaks the line.
+      const paths: string[] = [];
+      let d = '';
+      for (const b of cap.bySecond) {
+        const v = pick(b);
+        if (v === null) {
+          if (d) paths.push(d);
+          d = '';
+          continue;
+        }
+        d += `${d ? 'L' : 'M'}${n1(x(b.second))} ${n1(cy(v))}H${n1(x(b.second + 1))}`;
+      }
+      if (d) paths.push(d);
+      return paths;
+    };
+    for (const d of steps((b) => b.answering)) push(`<path d="${d}" fill="none" stroke="#7fb3e0" stroke-width="1.5" stroke-dasharray="4 3"/>`);
+    for (const d of steps((b) => b.routable)) push(`<path d="${d}" fill="none" stroke="${CAP_COLOR}" stroke-width="2"><title>${esc(`routable instances (${cap.source}): min ${cap.routable.min ?? '–'}, max ${cap.routable.max ?? '–'}`)}</title></path>`);
+  }
+
   // Phase boundaries: long dashes, through both bands.
   for (const bnd of boundaries) {
     const bx = n1(x(bnd.atMs / 1000));
@@ -228,6 +262,11 @@ export function timelineSvg(report: Report): string {
   lx += textW('versions:') + 10;
   if (report.versions.names.length === 0) push(`<text x="${n1(lx)}" y="${versionLegendY}" fill="#999">none seen (no x-app-version header)</text>`);
   for (const name of report.versions.names) legend(versionLegendY, vColor.get(name)!, name);
+  if (cap) {
+    lx += 10;
+    legend(versionLegendY, CAP_COLOR, `routable instances (min ${cap.routable.min ?? '–'})`);
+    if (cap.answering.min !== null) legend(versionLegendY, '#7fb3e0', 'answering instances (dashed)');
+  }
 
   push('</svg>');
   return `${out.join('\n')}\n`;

@@ -31,8 +31,16 @@ export interface RequestRecord {
   errorCode?: string;
   /** Value of the response header `x-app-version`; null when absent or on an error. */
   version: string | null;
-  /** status === the expected status (default 200) and no transport error. */
+  /** status === the mix entry's expected status (default 200) and no transport error. */
   ok: boolean;
+  /** Index of the request-mix entry this request was (scripts/verify/mix.ts). @default 0 */
+  mix?: number;
+  /** Index of the target URL it went to (round robin). @default 0 */
+  target?: number;
+  /** The `x-request-id` it carried; set for non-idempotent methods (POST, PATCH) only. */
+  requestId?: string;
+  /** Value of the response header `x-app-instance` (the answering allocation), when present. */
+  instance?: string;
 }
 
 /** Event kinds the verifier emits; `kind` stays a string so new watchers need no change here. */

@@ -144,7 +144,7 @@ describe('summarize()', () => {
 
   test('puts schemaVersion and the documented fields at their exact JSON paths', () => {
     const json = JSON.parse(JSON.stringify(summarize(input()))) as Record<string, any>;
-    expect(json.schemaVersion).toBe(1);
+    expect(json.schemaVersion).toBe(2);
     expect(json.requests.total).toBe(100);
     expect(json.requests.ok).toBe(100);
     expect(json.successRatio).toBe(1);
@@ -154,7 +154,8 @@ describe('summarize()', () => {
     expect(json.deployment.status).toBe('successful');
     expect(Object.keys(json)).toEqual([
       'schemaVersion', 'startedAt', 'startedAtEpochMs', 'target', 'durationMs', 'requests', 'successRatio', 'successPercent', 'threshold',
-      'latencyMs', 'rate', 'sendLagMs', 'measurement', 'phases', 'outcomes', 'versions', 'events', 'drops', 'deployment', 'verdict',
+      'latencyMs', 'rate', 'sendLagMs', 'measurement', 'phases', 'outcomes', 'versions', 'events', 'drops', 'deployment', 'deployments', 'mix', 'targets',
+      'ledger', 'capacity', 'verdict',
     ]);
     expect(json.startedAt).toBe('2026-11-23T10:00:00.000Z');
   });
@@ -299,7 +300,7 @@ describe('writeReport()', () => {
       const paths = await writeReport(join(base, 'a', 'b'), report);
       expect(paths).toEqual({ json: join(base, 'a/b/report.json'), md: join(base, 'a/b/report.md'), svg: join(base, 'a/b/timeline.svg') });
       expect(JSON.parse(await readFile(paths.json, 'utf8'))).toEqual(report);
-      expect(await readFile(paths.json, 'utf8')).toMatch(/^\{\n {2}"schemaVersion": 1,\n/);
+      expect(await readFile(paths.json, 'utf8')).toMatch(/^\{\n {2}"schemaVersion": 2,\n/);
       expect(await readFile(paths.md, 'utf8')).toBe(markdownReport(report));
       expect(wellFormedXml(await readFile(paths.svg, 'utf8'))).toEqual({ ok: true });
     } finally {
