@@ -157,7 +157,7 @@ describe('cluster', () => {
     expect(processesOf(stateDir)).toEqual([]);
     expect(existsSync(path.join(stateDir, 'nomad-data'))).toBe(false);
     expect(existsSync(clusterEnv(opts).consulTokenFile)).toBe(false);
-    expect(existsSync(path.join(stateDir, 'consul.hcl'))).toBe(false); // holds the token too
+    expect(existsSync(path.join(stateDir, 'consul.json'))).toBe(false); // holds the token too
     expect((await clusterDown(opts)).stopped).toEqual([]);
   });
 });
