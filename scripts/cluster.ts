@@ -1,15 +1,17 @@
 #!/usr/bin/env tsx
 /**
  * `npm run cluster -- up|down|status [--state-dir DIR] [--port-base N]`: a local Consul + Nomad
- * pair in dev mode, bound to 127.0.0.1 only, with Consul ACLs enforced (default deny) so the
- * least-privilege tokens the edge stack creates are really tested.
+ * pair (each one server with bootstrap_expect 1, Nomad also the client), bound to 127.0.0.1 only,
+ * with Consul ACLs enforced (default deny) so the least-privilege tokens the edge stack creates
+ * are really tested, and gossip encrypted. The agent configs come from agents/index.ts, the
+ * generator the Hetzner cloud-init uses too.
  *
- * Everything lives in the state dir (default `.zerodrop/cluster`, gitignored): one HCL config per
+ * Everything lives in the state dir (default `.zerodrop/cluster`, gitignored): one JSON config per
  * agent, data dirs, logs, pid files, and `consul.token` (mode 0600, the management token). Ports
  * derive from one base so two clusters (e.g. a test and a developer's) cannot collide.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -17,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { $ } from 'zx';
+import { consulAgentConfig, nomadAgentConfig, toJsonFile, type AgentInput } from '../agents/index.ts';
 import { requestJson } from './http.ts';
 import { toolPaths } from './tools.ts';
 
@@ -108,7 +111,7 @@ export interface ClusterLayout {
 export function clusterLayout(opts: Pick<ClusterOptions, 'stateDir' | 'portBase'> = {}): ClusterLayout {
   const stateDir = path.resolve(opts.stateDir ?? DEFAULTS.stateDir);
   const agent = (name: string) => ({
-    config: path.join(stateDir, `${name}.hcl`),
+    config: path.join(stateDir, `${name}.json`),
     dataDir: path.join(stateDir, `${name}-data`),
     log: path.join(stateDir, `${name}.log`),
     pid: path.join(stateDir, `${name}.pid`),
@@ -147,90 +150,58 @@ export function exportLines(e: ClusterEnv): string[] {
   return [`export NOMAD_ADDR=${e.nomadAddr}`, `export CONSUL_HTTP_ADDR=${e.consulAddr}`, `export CONSUL_HTTP_TOKEN="$(cat ${e.consulTokenFile})"`];
 }
 
-const q = JSON.stringify; // HCL string literals are JSON-compatible for paths and UUIDs
-
-export function consulConfig(l: ClusterLayout, token: string): string {
-  const p = l.ports.consul;
-  return `# written by npm run cluster; contains the management token (mode 0600)
-node_name      = ${q(`zerodrop-${p.http}`)}
-datacenter     = "dc1"
-data_dir       = ${q(l.consul.dataDir)}
-bind_addr      = "127.0.0.1"
-client_addr    = "127.0.0.1"
-advertise_addr = "127.0.0.1"
-log_level      = "INFO"
-disable_update_check = true
-ports {
-  http     = ${p.http}
-  dns      = ${p.dns}
-  serf_lan = ${p.serfLan}
-  serf_wan = ${p.serfWan}
-  server   = ${p.server}
-  grpc     = ${p.grpc}
-  grpc_tls = -1
-  https    = -1
-}
-acl {
-  enabled                  = true
-  default_policy           = "deny"
-  enable_token_persistence = false
-  tokens {
-    initial_management = ${q(token)}
-    # the agent registers its own node and checks with it; a dev cluster needs no separate agent token
-    agent              = ${q(token)}
-  }
-}
-`;
+/** Gossip keys of one `up` (random each time, like the token). */
+export interface GossipKeys {
+  consul: string;
+  nomad: string;
 }
 
-export function nomadConfig(l: ClusterLayout, token: string): string {
+/**
+ * The agent-config input of the loopback cluster: one all-in-one node on 127.0.0.1, the same
+ * generator and input shape as a Hetzner node (hetzner/cloud-init.ts), with loopback addresses,
+ * this cluster's port block, raw_exec only and no Nomad ACLs (the kit deploys locally without a
+ * Nomad token).
+ */
+export function localAgentInput(l: ClusterLayout, token: string, keys: GossipKeys): AgentInput {
   const p = l.ports;
-  return `# written by npm run cluster; contains the Consul management token (mode 0600)
-name      = ${q(`zerodrop-${p.nomad.http}`)}
-data_dir  = ${q(l.nomad.dataDir)}
-bind_addr = "127.0.0.1"
-log_level = "INFO"
-disable_update_check = true
-ports {
-  http = ${p.nomad.http}
-  rpc  = ${p.nomad.rpc}
-  serf = ${p.nomad.serf}
+  return {
+    role: 'all-in-one',
+    nodeName: `zerodrop-${p.nomad.http}`,
+    dataDirs: { consul: l.consul.dataDir, nomad: l.nomad.dataDir },
+    address: '127.0.0.1',
+    apiAddress: '127.0.0.1',
+    ports: { consul: p.consul, nomad: p.nomad },
+    join: [],
+    bootstrapExpect: 1,
+    gossipKeys: keys,
+    consulToken: token,
+    nomadAcl: false,
+    client: {
+      // zerodrop runs raw_exec only here; docker would poll a daemon that is not there
+      drivers: ['raw_exec'],
+      maxKillTimeout: '30s',
+      // dynamic ports land on 127.0.0.1, inside this cluster's block
+      networkInterface: 'lo',
+      dynamicPorts: p.dynamic,
+      // next to the data dir by default, i.e. loose in the state dir; named so down removes it
+      allocMountsDir: l.nomad.allocMountsDir,
+    },
+  };
 }
-advertise {
-  http = "127.0.0.1"
-  rpc  = "127.0.0.1"
-  serf = "127.0.0.1"
+
+/** Consul's JSON config (holds the management token and the gossip key: written mode 0600). */
+export function consulConfig(l: ClusterLayout, token: string, keys: GossipKeys): string {
+  return toJsonFile(consulAgentConfig(localAgentInput(l, token, keys)));
 }
-client {
-  enabled           = true
-  # dynamic ports land on 127.0.0.1, inside this cluster's block
-  network_interface = "lo"
-  min_dynamic_port  = ${p.dynamic.min}
-  max_dynamic_port  = ${p.dynamic.max}
-  # kill_timeout is silently capped by this; pinned so the timing model's cap is the real one
-  max_kill_timeout  = "30s"
-  # next to the data dir by default, i.e. loose in the state dir; named so down removes it
-  alloc_mounts_dir  = ${q(l.nomad.allocMountsDir)}
-  options = {
-    # cloud fingerprinters probe 169.254.169.254 (off-limits here) and env_aws fails the whole
-    # client when AWS_CA_BUNDLE is set ("unable to add custom RootCAs HTTPClient")
-    "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
-    # zerodrop runs raw_exec only; docker would poll a daemon that is not there
-    "driver.allowlist"     = "raw_exec"
-  }
+
+/** Nomad's JSON config (holds the Consul management token and the gossip key: written mode 0600). */
+export function nomadConfig(l: ClusterLayout, token: string, keys: GossipKeys): string {
+  return toJsonFile(nomadAgentConfig(localAgentInput(l, token, keys)));
 }
-plugin "raw_exec" {
-  config {
-    enabled = true
-  }
-}
-consul {
-  address      = ${q(`127.0.0.1:${p.consul.http}`)}
-  grpc_address = ${q(`127.0.0.1:${p.consul.grpc}`)}
-  # in the file, not argv: /proc/<pid>/cmdline is world-readable
-  token        = ${q(token)}
-}
-`;
+
+/** A gossip encryption key as both agents want it: 32 random bytes, base64. */
+export function gossipKey(): string {
+  return randomBytes(32).toString('base64');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,15 +442,16 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
   const token = randomUUID();
   await writeFile(l.tokenFile, token + '\n', { mode: 0o600 });
   await chmod(l.tokenFile, 0o600);
-  await writeFile(l.consul.config, consulConfig(l, token), { mode: 0o600 });
-  await writeFile(l.nomad.config, nomadConfig(l, token), { mode: 0o600 });
+  const keys: GossipKeys = { consul: gossipKey(), nomad: gossipKey() };
+  await writeFile(l.consul.config, consulConfig(l, token, keys), { mode: 0o600 });
+  await writeFile(l.nomad.config, nomadConfig(l, token, keys), { mode: 0o600 });
   for (const f of [l.consul.log, l.nomad.log]) await writeFile(f, '');
 
   try {
     // the config path is its own argv entry: ownedPid() recognises our agents by it
-    const cpid = startDaemon(b.consul, ['agent', '-dev', '-config-file', l.consul.config], l.consul.log, l.consul.pid);
+    const cpid = startDaemon(b.consul, ['agent', '-config-file', l.consul.config], l.consul.log, l.consul.pid);
     log(`[cluster] consul pid ${cpid}, log ${l.consul.log}`);
-    const npid = startDaemon(b.nomad, ['agent', '-dev', '-config', l.nomad.config], l.nomad.log, l.nomad.pid);
+    const npid = startDaemon(b.nomad, ['agent', '-config', l.nomad.config], l.nomad.log, l.nomad.pid);
     log(`[cluster] nomad  pid ${npid}, log ${l.nomad.log}`);
 
     const deadline = Date.now() + (opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs);
@@ -509,7 +481,7 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
   }
 }
 
-/** Purge every job so Nomad stops its allocations (dev clients leave tasks running on agent exit). */
+/** Purge every job so Nomad stops its allocations (Nomad clients leave tasks running on agent exit). */
 async function purgeJobs(e: ClusterEnv, log: (s: string) => void): Promise<void> {
   let jobs: { ID: string; Namespace: string }[];
   try {

@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { clusterDown, clusterEnv, clusterStatus, clusterUp, readToken, type ClusterEnv } from '../../scripts/cluster.ts';
+import { consulAgentConfig, nomadAgentConfig } from '../../agents/index.ts';
+import { hetznerAgentInput, nodePlans } from '../../hetzner/cloud-init.ts';
+import { clusterDown, clusterEnv, clusterLayout, clusterStatus, clusterUp, localAgentInput, readToken, type ClusterEnv } from '../../scripts/cluster.ts';
 import { toolPaths } from '../../scripts/tools.ts';
 
 // A block away from the default 18500 so a developer's own cluster keeps running meanwhile.
@@ -124,6 +126,21 @@ describe('cluster', () => {
     expect(mgmt.status).toBe(200);
   });
 
+  test('the agents run the JSON configs of the shared generator, the same the Hetzner cloud-init writes', async () => {
+    // GIVEN the configs the running agents were started with
+    const l = clusterLayout(opts);
+    const consul = JSON.parse(readFileSync(l.consul.config, 'utf8'));
+    const nomad = JSON.parse(readFileSync(l.nomad.config, 'utf8'));
+    // THEN they are exactly the generator's output for the loopback input (gossip keys are per up)
+    const input = localAgentInput(l, (await readToken(env))!, { consul: consul.encrypt, nomad: nomad.server.encrypt });
+    expect(consul).toEqual(consulAgentConfig(input));
+    expect(nomad).toEqual(nomadAgentConfig(input));
+    // AND a one-node Hetzner cluster gets the same keys from the same generator
+    const hetzner = hetznerAgentInput(nodePlans({ nodes: 1, runId: 'e2e' }, '10.0.1.0/24')[0]!, ['10.0.1.10']);
+    expect(Object.keys(consul).sort()).toEqual(Object.keys(consulAgentConfig(hetzner)).sort());
+    expect(Object.keys(nomad).sort()).toEqual(Object.keys(nomadAgentConfig(hetzner)).sort());
+  });
+
   test('down stops every process of the cluster, and a second down is a no-op', async () => {
     // GIVEN a long-running raw_exec task that, like a draining app, takes a few seconds to stop on
     // SIGTERM: an executor, a logmon and a task process to clean up, still busy when down starts
@@ -157,7 +174,7 @@ describe('cluster', () => {
     expect(processesOf(stateDir)).toEqual([]);
     expect(existsSync(path.join(stateDir, 'nomad-data'))).toBe(false);
     expect(existsSync(clusterEnv(opts).consulTokenFile)).toBe(false);
-    expect(existsSync(path.join(stateDir, 'consul.hcl'))).toBe(false); // holds the token too
+    expect(existsSync(path.join(stateDir, 'consul.json'))).toBe(false); // holds the token too
     expect((await clusterDown(opts)).stopped).toEqual([]);
   });
 });

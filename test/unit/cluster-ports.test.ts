@@ -55,17 +55,24 @@ describe('cluster', () => {
 
   describe('agent configs', () => {
     const l = clusterLayout({ stateDir: '/tmp/zd-state', portBase: 19000 });
-    test('consul enforces ACLs with default deny and binds loopback only', () => {
-      const hcl = consulConfig(l, 'TOKEN');
-      expect(hcl).toContain('default_policy           = "deny"');
-      expect(hcl).toContain('client_addr    = "127.0.0.1"');
-      expect(hcl).toContain('initial_management = "TOKEN"');
+    const keys = { consul: 'CONSUL-KEY', nomad: 'NOMAD-KEY' };
+    test('consul enforces ACLs with default deny, binds loopback only and encrypts gossip', () => {
+      const c = JSON.parse(consulConfig(l, 'TOKEN', keys));
+      expect(c.acl).toMatchObject({ enabled: true, default_policy: 'deny', tokens: { initial_management: 'TOKEN', agent: 'TOKEN' } });
+      expect(c).toMatchObject({ client_addr: '127.0.0.1', bind_addr: '127.0.0.1', encrypt: 'CONSUL-KEY', server: true, bootstrap_expect: 1 });
+      expect(c.ports).toMatchObject({ http: 19000, grpc: 19005 });
     });
     test('nomad pins max_kill_timeout, lo, the dynamic range and the consul token in the file', () => {
-      const hcl = nomadConfig(l, 'TOKEN');
-      for (const s of ['max_kill_timeout  = "30s"', 'network_interface = "lo"', 'min_dynamic_port  = 19100', 'max_dynamic_port  = 19399', 'token        = "TOKEN"', 'address      = "127.0.0.1:19000"']) {
-        expect(hcl).toContain(s);
-      }
+      const n = JSON.parse(nomadConfig(l, 'TOKEN', keys));
+      expect(n.client).toMatchObject({ enabled: true, max_kill_timeout: '30s', network_interface: 'lo', min_dynamic_port: 19100, max_dynamic_port: 19399 });
+      expect(n.client.options['driver.allowlist']).toBe('raw_exec');
+      expect(n.consul).toEqual({ address: '127.0.0.1:19000', grpc_address: '127.0.0.1:19005', token: 'TOKEN' });
+      expect(n.server).toMatchObject({ enabled: true, bootstrap_expect: 1, encrypt: 'NOMAD-KEY' });
+      expect(n.plugin).toEqual({ raw_exec: { config: { enabled: true } } });
+    });
+    test('the config files are JSON (the agents pick the parser by the .json name)', () => {
+      expect(l.consul.config).toBe('/tmp/zd-state/consul.json');
+      expect(l.nomad.config).toBe('/tmp/zd-state/nomad.json');
     });
   });
 });
