@@ -8,34 +8,18 @@
  * its first catalog load), asserts nothing else drops, and that the rollout completes.
  * Needs `npm run tools`.
  */
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
-import { deploy } from '../../scripts/deploy.ts';
+import { describe, expect, test } from 'vitest';
 import { verify } from '../../scripts/verify.ts';
-import { localConfigWith, missingTools, phase, verifyOn } from './support.ts';
+import { phase, useLocalCluster, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-edge-change'), portBase: 21300 };
 const entry = { port: 18380, admin: 18382 };
 const reports = path.join(process.cwd(), 'reports', 'e2e', 'edge-change');
-const configDir = path.join(cluster.stateDir, 'configs');
-const configWith = (name: string, change: (c: any) => void) => localConfigWith(configDir, name, entry, change);
 
 describe('an edge change under load (one Traefik)', () => {
-  beforeAll(async () => {
-    const missing = missingTools();
-    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
-    await rm(cluster.stateDir, { recursive: true, force: true });
-    await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
-    const v1 = await configWith('v1', () => undefined);
-    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
-  });
-
-  afterAll(async () => {
-    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
-  });
+  const { configWith } = useLocalCluster(cluster, entry);
 
   test('Traefik rolls to a new config and the deployment succeeds; the only drops are the restart gap', async () => {
     const changed = await configWith('edge-refresh-1s', (c) => (c.traefik.discovery.refreshInterval = '1s'));

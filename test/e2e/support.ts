@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll } from 'vitest';
+import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { deploy } from '../../scripts/deploy.ts';
 import { toolPaths } from '../../scripts/tools.ts';
 import type { VerifyOptions } from '../../scripts/verify.ts';
 
@@ -84,4 +87,26 @@ export function verifyOn(cluster: E2eCluster, entry: E2eEntry, over: Partial<Ver
     log: () => undefined,
     ...over,
   };
+}
+
+/**
+ * Registers the hooks of an e2e file that owns a local cluster: fail (never skip) when the servers
+ * are not built; cluster up and both stacks deployed at v1 with examples/local.yaml on `entry`'s
+ * ports (plus `v1Change`) before the tests; cluster down after them. Returns the file's config writer.
+ */
+export function useLocalCluster(cluster: E2eCluster, entry: E2eEntry, v1Change: (c: any) => void = () => undefined) {
+  const configDir = path.join(cluster.stateDir, 'configs');
+  const configWith = (name: string, change: (c: any) => void = () => undefined) => localConfigWith(configDir, name, entry, change);
+  beforeAll(async () => {
+    const missing = missingTools();
+    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
+    await rm(cluster.stateDir, { recursive: true, force: true });
+    await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
+    const v1 = await configWith('v1', v1Change);
+    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
+  });
+  afterAll(async () => {
+    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
+  });
+  return { configWith, v1Config: path.join(configDir, 'v1.yaml') };
 }

@@ -9,22 +9,18 @@
  * with a retry change must show the 404s, so the test can fail.
  * Needs `npm run tools`.
  */
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { describe, expect, test } from 'vitest';
 import { deploy } from '../../scripts/deploy.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';
-import { localConfigWith, missingTools, phase, verifyOn } from './support.ts';
+import { phase, useLocalCluster, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-traefik-changes'), portBase: 20500 };
 // Its own entry point, so this file never shares a port with another cluster's Traefik.
 const entry = { port: 18180, admin: 18182 };
 const reports = path.join(process.cwd(), 'reports', 'e2e', 'traefik-changes');
-const configDir = path.join(cluster.stateDir, 'configs');
-const configWith = (name: string, change: (c: any) => void) => localConfigWith(configDir, name, entry, change);
 const base = (over: Partial<VerifyOptions>) => verifyOn(cluster, entry, over);
 
 const retry3 = (c: any) => (c.traefik.retry.attempts = 3);
@@ -32,18 +28,7 @@ const healthCheck2s = (c: any) => (c.traefik.healthCheck = { interval: '2s', tim
 const secondHost = (c: any) => (c.services[0].host = ['web.localhost', 'web2.localhost']);
 
 describe('rollouts that change a Traefik setting keep every read', () => {
-  beforeAll(async () => {
-    const missing = missingTools();
-    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
-    await rm(cluster.stateDir, { recursive: true, force: true });
-    await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
-    const v1 = await configWith('v1', () => undefined);
-    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
-  });
-
-  afterAll(async () => {
-    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
-  });
+  const { configWith } = useLocalCluster(cluster, entry);
 
   test('the probe endpoints are not routed: /readyz and /livez through the public entry point answer 404', async () => {
     for (const probe of ['/readyz', '/livez']) {

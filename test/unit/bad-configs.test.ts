@@ -8,7 +8,7 @@ import { traefikJob } from '../../jobs/index.ts';
 import { timingConfigIssues } from '../../timing/model.ts';
 import { traefikServiceTags, traefikStaticConfig } from '../../traefik/index.ts';
 import { traefikPlan } from '../../timing/model.ts';
-import { minimalProps, NO_ENV } from './fixtures.ts';
+import { issuesOf, minimalProps, NO_ENV } from './fixtures.ts';
 
 /**
  * Bad configs, one per row: each names the config path the error must point at and a fragment
@@ -24,17 +24,6 @@ const second = (p: Props, over: Props = {}) => p.services.push({ ...structuredCl
 
 function check(props: unknown, env: Record<string, string> = {}): ZerodropConfig {
   return resolveConfig(props, { env: { ...NO_ENV, ...env }, moreIssues: timingConfigIssues });
-}
-
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    // Only a ConfigError may escape for a config problem: anything else fails the row.
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  throw new Error('expected a ConfigError, the config was accepted');
 }
 
 const bad: Row[] = [

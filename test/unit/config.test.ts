@@ -4,17 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, DEFAULTS, formatDuration, parseDurationMs, resolveConfig } from '../../config/index.ts';
 import { loadConfig } from '../../config/load.ts';
-import { minimalProps, NO_ENV } from './fixtures.ts';
-
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { issuesOf, minimalProps, NO_ENV } from './fixtures.ts';
 
 describe('parseDurationMs()', () => {
   // "15" must not silently mean 15 ms: every duration carries its unit.

@@ -1,3 +1,4 @@
+import { ConfigError } from '../../config/errors.ts';
 import type { ZerodropProps } from '../../config/schema.ts';
 
 /** The smallest valid config: one docker service, everything else defaulted. */
@@ -10,3 +11,15 @@ export function minimalProps(overrides: Partial<ZerodropProps['services'][number
 
 /** No env leaks into tests: addresses and versions come only from the props. */
 export const NO_ENV = { PATH: process.env.PATH } as const;
+
+/** The issues of the ConfigError `fn` throws; fails when it throws anything else, or nothing. */
+export function issuesOf(fn: () => unknown): ConfigError['issues'] {
+  try {
+    fn();
+  } catch (err) {
+    // Only a ConfigError may escape for a config problem: anything else fails the test.
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected a ConfigError, the config was accepted');
+}
