@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, resolveConfig, type ZerodropConfig } from '../../config/index.ts';
+import { resolveConfig, type ZerodropConfig } from '../../config/index.ts';
 import { loadConfig, outputDirIssues, parseYamlConfig } from '../../config/load.ts';
 import { traefikJob } from '../../jobs/index.ts';
 import { timingConfigIssues } from '../../timing/model.ts';

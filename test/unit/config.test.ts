@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, DEFAULTS, formatDuration, parseDurationMs, resolveConfig } from '../../config/index.ts';
+import { DEFAULTS, formatDuration, parseDurationMs, resolveConfig } from '../../config/index.ts';
 import { loadConfig } from '../../config/load.ts';
 import { issuesOf, minimalProps, NO_ENV } from './fixtures.ts';
 
