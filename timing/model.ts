@@ -26,6 +26,15 @@ export const WATCH_DELIVERY_MS = 1000;
  */
 export const GATE_SMOKE_ALLOWANCE_MS = 30_000;
 
+/**
+ * How long the promotion gate must see every canary server UP in Traefik's API before it counts:
+ * Traefik lists a new server UP before its first health-check, so a server that fails the check
+ * turns DOWN only after one interval + timeout. Two rounds of Traefik's check, at least 2 s.
+ */
+export function traefikUpSteadyMs(traefik: { healthCheck: { enabled: boolean; interval: number; timeout: number } }): number {
+  return traefik.healthCheck.enabled ? Math.max(2000, 2 * (traefik.healthCheck.interval + traefik.healthCheck.timeout)) : 0;
+}
+
 /** Traefik's own Consul check of /ping (its job's health gate). */
 export const TRAEFIK_PING = { intervalMs: 5_000, timeoutMs: 2_000 } as const;
 
