@@ -286,6 +286,16 @@ const service = z
         ctx.addIssue({ code: 'custom', path: [probe, 'timeout'], input: formatDuration(p.timeout), message: `must be at most ${probe}.interval (${formatDuration(p.interval)}): checks would overlap` });
       }
     }
+    if (s.readiness.path === s.liveness.path) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['liveness', 'path'],
+        input: s.liveness.path,
+        message:
+          `must differ from readiness.path: readiness answers 503 during warm-up and drain on purpose, and a liveness check on the same path would count that as a hang — ` +
+          `Nomad would restart the instance mid-drain (dropping its in-flight requests) or never let it finish warming up. Serve liveness on its own path that only says "the process is not stuck" (such as /livez)`,
+      });
+    }
     if (s.promotion === 'gated' && s.gate === undefined) {
       ctx.addIssue({ code: 'custom', path: ['gate'], input: undefined, message: 'is required with promotion: gated — list the smoke requests and the analysis thresholds (README "Promotion gate")' });
     }

@@ -124,6 +124,8 @@ const bad: Row[] = [
   ['env key PORT (set by zerodrop)', (p) => (svc(p).env = { PORT: '80' }), 'services[0].env.PORT', 'is set by zerodrop'],
   // the health-check trap
   ['no word on /readyz on the routed port', (p) => delete svc(p).readiness.servedOnRoutedPort, 'services[0].readiness.servedOnRoutedPort', 'Traefik health-checks /readyz on the ROUTED port'],
+  // health-check lint
+  ['readiness and liveness on one path', (p) => (svc(p).liveness = { path: '/readyz' }), 'services[0].liveness.path', 'restart the instance mid-drain'],
   // the promotion gate
   ['promotion gated without a gate', (p) => (svc(p).promotion = 'gated'), 'services[0].gate', 'is required with promotion: gated'],
   ['a gate with promotion auto', (p) => (svc(p).gate = GATE()), 'services[0].gate', 'is only read with promotion: gated'],
