@@ -17,7 +17,7 @@
  * | WARMUP_MS      | time after listening before /readyz turns 200                | 0         |
  * | DRAIN_GRACE_MS | after SIGTERM/SIGINT, time serving normally while not ready  | 5000      |
  * | FAULT          | "" (none), "never-ready", "crash-after-ready" (exit 1 500 ms  | ""        |
- * |                | after ready)                                                 |           |
+ * |                | after ready), "smoke-500" (500 on /checkout only)            |           |
  *
  * Exit codes: 0 after a complete drain, 1 on a crash (fault, listen error, or in-flight
  * requests still open at the final-wait cap), 2 on invalid env.
@@ -29,7 +29,10 @@ import { pathToFileURL } from 'node:url';
 /** Longer than Traefik's 90 s idle timeout for backend connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 
-export const FAULTS = ['none', 'never-ready', 'crash-after-ready'] as const;
+export const FAULTS = ['none', 'never-ready', 'crash-after-ready', 'smoke-500'] as const;
+
+/** The route FAULT=smoke-500 breaks: it answers 500 there while `/readyz` and `/` stay fine. */
+export const SMOKE_500_PATH = '/checkout';
 export type Fault = (typeof FAULTS)[number];
 
 /** The app's resolved settings; `appConfigFromEnv()` builds it from the env contract. */
@@ -141,7 +144,7 @@ export function appConfigFromEnv(env: Readonly<Record<string, string | undefined
   let fault: Fault = DEFAULTS.fault;
   if (faultText !== undefined) {
     if ((FAULTS as readonly string[]).includes(faultText)) fault = faultText as Fault;
-    else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready" or "crash-after-ready"' });
+    else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready", "crash-after-ready" or "smoke-500"' });
   }
 
   if (port !== 0 && port === internalPort && !issues.some((i) => i.path === 'PORT' || i.path === 'INTERNAL_PORT')) {
@@ -258,6 +261,10 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       // (stop() cuts the socket, and the 'close' handler clears the timer).
       const t = setTimeout(() => send(res, status(), { version: config.version, phase, sleptMs: ms }), ms);
       res.on('close', () => clearTimeout(t));
+      return;
+    }
+    if (url.pathname === SMOKE_500_PATH && config.fault === 'smoke-500') {
+      send(res, 500, { error: 'FAULT=smoke-500', version: config.version });
       return;
     }
     send(res, status(), { version: config.version, phase });
