@@ -17,7 +17,7 @@
  * | WARMUP_MS      | time after listening before /readyz turns 200                | 0         |
  * | DRAIN_GRACE_MS | after SIGTERM/SIGINT, time serving normally while not ready  | 5000      |
  * | FAULT          | "" (none), "never-ready", "crash-after-ready" (exit 1 500 ms  | ""        |
- * |                | after ready)                                                 |           |
+ * |                | after ready), "smoke-500" (500 on /checkout only)            |           |
  * | LEDGER_FILE    | absolute path: POST /orders appends the request id it ran    | (none)    |
  * | NOMAD_ALLOC_ID | set by Nomad; sent in header `x-app-instance`                | (none)    |
  *
@@ -33,7 +33,10 @@ import { pathToFileURL } from 'node:url';
 /** Longer than Traefik's 90 s idle timeout for backend connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 
-export const FAULTS = ['none', 'never-ready', 'crash-after-ready'] as const;
+export const FAULTS = ['none', 'never-ready', 'crash-after-ready', 'smoke-500'] as const;
+
+/** The route FAULT=smoke-500 breaks: it answers 500 there while `/readyz` and `/` stay fine. */
+export const SMOKE_500_PATH = '/checkout';
 export type Fault = (typeof FAULTS)[number];
 
 /** The app's resolved settings; `appConfigFromEnv()` builds it from the env contract. */
@@ -149,7 +152,7 @@ export function appConfigFromEnv(env: Readonly<Record<string, string | undefined
   let fault: Fault = DEFAULTS.fault;
   if (faultText !== undefined) {
     if ((FAULTS as readonly string[]).includes(faultText)) fault = faultText as Fault;
-    else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready" or "crash-after-ready"' });
+    else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready", "crash-after-ready" or "smoke-500"' });
   }
 
   const ledgerFile = get('LEDGER_FILE');
@@ -311,6 +314,10 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       // (stop() cuts the socket, and the 'close' handler clears the timer).
       const t = setTimeout(() => send(res, status(), { version: config.version, phase, sleptMs: ms }), ms);
       res.on('close', () => clearTimeout(t));
+      return;
+    }
+    if (url.pathname === SMOKE_500_PATH && config.fault === 'smoke-500') {
+      send(res, 500, { error: 'FAULT=smoke-500', version: config.version });
       return;
     }
     if (url.pathname === '/orders') {

@@ -34,6 +34,8 @@ export const DEFAULTS = {
     longestRequest: '1s',
     shutdownDelay: '0s',
     resources: { cpu: 100, memoryMb: 128 },
+    promotion: 'auto',
+    gate: { method: 'GET', expectStatus: 200, analysis: { window: '30s', minRequests: 50, maxErrorRatio: 0.01, rate: 10 } },
   },
 } as const;
 
@@ -141,6 +143,56 @@ const traefikDriver = z.discriminatedUnion(
   { error: 'must be {type: docker, image} or {type: raw_exec, command}' },
 );
 
+/** Request methods a smoke request may use. */
+export const SMOKE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** A path with an optional query: what a smoke request asks for (no host, no fragment, no spaces). */
+const smokePath = z.string().regex(/^\/[A-Za-z0-9._~/%!$&'()*+,;=:@?-]*$/, {
+  error: 'must be an absolute path with an optional query such as "/api/health?deep=1": no host, no "#", no spaces',
+});
+
+const smokeRequest = z.strictObject({
+  path: smokePath,
+  method: z.enum(SMOKE_METHODS, { error: `must be one of ${SMOKE_METHODS.join(', ')}` }).prefault(DEFAULTS.service.gate.method),
+  /** The status the canary must answer. */
+  expectStatus: z.int().min(100).max(599).prefault(DEFAULTS.service.gate.expectStatus),
+  /** Text the body must contain. */
+  expectBody: z.string().min(1).optional(),
+  /** Headers the answer must carry: name → text the value must contain ("" = present). */
+  expectHeader: z
+    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be an HTTP header name' }), z.string({ error: 'must be a string (quote numbers in YAML)' }))
+    .optional(),
+});
+
+const gate = z
+  .strictObject({
+    /** Requests sent to the canary alone (through its own router) before the analysis; every one must pass. */
+    smoke: z.array(smokeRequest).min(1, { error: 'must list at least one request: a gate without smoke requests proves no more than /readyz' }),
+    analysis: z
+      .strictObject({
+        /** How long canary and stable are measured side by side. */
+        window: durationAtLeast(5000, 'Traefik counters are read twice, a window apart; shorter windows hold too few requests to compare').prefault(DEFAULTS.service.gate.analysis.window),
+        /** Requests each side must have had in the window, or the analysis fails (no verdict without data). */
+        minRequests: z.int().min(1).max(1_000_000).prefault(DEFAULTS.service.gate.analysis.minRequests),
+        /** Highest share of 5xx answers the canary may have (0.01 = 1 %). */
+        maxErrorRatio: z.number().min(0).max(1).prefault(DEFAULTS.service.gate.analysis.maxErrorRatio),
+        /** Highest canary p99 ÷ stable p99. */
+        maxP99Ratio: z.number().min(1, { error: 'must be at least 1: a ratio below 1 asks the canary to be faster than the version it replaces' }).optional(),
+        /** Highest canary p99, as a duration. */
+        maxP99: duration().refine((ms) => ms > 0, { message: 'must be greater than 0s' }).optional(),
+        /** Requests per second the gate sends to each side (canary and stable) during the window, replaying the GET/HEAD smoke requests. */
+        rate: z.number().min(0).max(200).prefault(DEFAULTS.service.gate.analysis.rate),
+      })
+      .superRefine((a, ctx) => {
+        if (a.maxP99Ratio === undefined && a.maxP99 === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['maxP99Ratio'], input: undefined, message: 'is required unless maxP99 is set: the analysis needs a latency bound (maxP99Ratio: canary p99 ÷ stable p99, or maxP99: a duration)' });
+        }
+      })
+      .prefault({}),
+    /** The gate's own deadline, from the deployment's start. @default - derived by the timing model */
+    deadline: positiveDuration().optional(),
+  });
+
 const service = z
   .strictObject({
     name,
@@ -213,6 +265,13 @@ const service = z
     applyTimeout: positiveDuration().optional(),
     resources: resources(DEFAULTS.service.resources),
     env: z.record(z.string(), z.string({ error: 'must be a string (quote numbers and booleans in YAML)' })).prefault({}),
+    /**
+     * auto: Nomad promotes a canary once its checks pass for minHealthyTime (auto_promote).
+     * gated: the canary waits (auto_promote = false) until the gate (`npm run gate`, run by
+     * `npm run deploy`) has seen it UP in Traefik, passed the smoke requests and the analysis.
+     */
+    promotion: z.enum(['auto', 'gated'], { error: 'must be "auto" or "gated"' }).prefault(DEFAULTS.service.promotion),
+    gate: gate.optional(),
   })
   .superRefine((s, ctx) => {
     if (s.canary > s.count) {
@@ -227,6 +286,28 @@ const service = z
         ctx.addIssue({ code: 'custom', path: [probe, 'timeout'], input: formatDuration(p.timeout), message: `must be at most ${probe}.interval (${formatDuration(p.interval)}): checks would overlap` });
       }
     }
+    if (s.readiness.path === s.liveness.path) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['liveness', 'path'],
+        input: s.liveness.path,
+        message:
+          `must differ from readiness.path: readiness answers 503 during warm-up and drain on purpose, and a liveness check on the same path would count that as a hang — ` +
+          `Nomad would restart the instance mid-drain (dropping its in-flight requests) or never let it finish warming up. Serve liveness on its own path that only says "the process is not stuck" (such as /livez)`,
+      });
+    }
+    if (s.promotion === 'gated' && s.gate === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['gate'], input: undefined, message: 'is required with promotion: gated — list the smoke requests and the analysis thresholds (README "Promotion gate")' });
+    }
+    if (s.promotion === 'auto' && s.gate !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['gate'], input: '(set)', message: 'is only read with promotion: gated — with auto, Nomad promotes on its checks alone and this gate would silently never run; set promotion: gated or remove gate' });
+    }
+    s.gate?.smoke.forEach((r, i) => {
+      const bare = r.path.split('?')[0];
+      if (bare === s.readiness.path || bare === s.liveness.path) {
+        ctx.addIssue({ code: 'custom', path: ['gate', 'smoke', i, 'path'], input: r.path, message: `is a probe path: the routers exclude ${s.readiness.path} and ${s.liveness.path}, so it would answer 404 through Traefik — smoke the routes users call` });
+      }
+    });
     for (const key of Object.keys(s.env)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
         ctx.addIssue({ code: 'custom', path: ['env', key], input: key, message: `env name "${key}" must be a shell-style identifier: letters, digits and "_", not starting with a digit` });
@@ -357,6 +438,9 @@ export const zerodropSchema = z
   })
   .superRefine((c, ctx) => {
     const t = c.traefik;
+    if (t.entryPoint.name === 'traefik') {
+      ctx.addIssue({ code: 'custom', path: ['traefik', 'entryPoint', 'name'], input: t.entryPoint.name, message: 'is the name of the admin entry point (/ping, /metrics and the API Traefik serves only on an entry point called "traefik") — pick another name such as "web"' });
+    }
     if (t.entryPoint.port === t.adminPort) {
       ctx.addIssue({ code: 'custom', path: ['traefik', 'adminPort'], input: t.adminPort, message: `must differ from traefik.entryPoint.port (${t.entryPoint.port}): /ping and /metrics need their own entry point` });
     }

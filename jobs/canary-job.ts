@@ -1,7 +1,7 @@
 import { toNanos } from '../config/duration.ts';
 import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 import type { TimingPlan } from '../timing/model.ts';
-import { traefikServiceTags, type TraefikNaming } from '../traefik/service-tags.ts';
+import { traefikCanaryTags, traefikServiceTags, type TraefikNaming } from '../traefik/service-tags.ts';
 import { jobIdentity, type NomadJob, type NomadTask } from './nomad-api.ts';
 
 export interface CanaryJobProps {
@@ -56,6 +56,7 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
             PortLabel: 'http',
             Provider: 'consul',
             Tags: traefikServiceTags(service, config.traefik, traefikNaming),
+            ...(service.promotion === 'gated' ? { CanaryTags: traefikCanaryTags(service, config.traefik, traefikNaming) } : {}),
             Checks: [
               {
                 // Registered critical (Consul's default), so the catalog Traefik reads lists
@@ -89,7 +90,8 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
         Update: {
           MaxParallel: service.maxParallel,
           Canary: service.canary,
-          AutoPromote: true,
+          // gated: the promotion gate promotes (or fails the deployment) once Traefik, the smoke requests and the analysis agree.
+          AutoPromote: service.promotion !== 'gated',
           AutoRevert: true,
           HealthCheck: 'checks',
           MinHealthyTime: toNanos(plan.minHealthyTimeMs),

@@ -52,6 +52,8 @@ export interface NomadService {
   PortLabel: string;
   Provider: 'consul';
   Tags?: string[];
+  /** Replace Tags while the allocation is a canary; Nomad swaps Tags in on promotion. */
+  CanaryTags?: string[];
   Checks: NomadCheck[];
 }
 

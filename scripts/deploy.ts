@@ -16,7 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { $ } from 'zx';
 import { deployTarget, type DeployTarget, type TargetOptions } from './deploy-target.ts';
+import { loadConfig } from '../config/load.ts';
+import type { GateRecord } from '../gate/run.ts';
+import { gateJob } from './gate.ts';
 import { toolPaths } from './tools.ts';
+import { jobVersion } from './verify/nomad-watch.ts';
 
 export type { DeployTarget } from './deploy-target.ts';
 
@@ -99,7 +103,7 @@ export async function synthStacks(target: DeployTarget, signal?: AbortSignal): P
  * Synthesizes once, then applies the stacks with one `cdktf deploy <stacks…> --skip-synth`, which
  * orders them by their dependencies (main.ts).
  */
-export async function deploy(opts: DeployOptions = {}): Promise<{ target: DeployTarget; output: string }> {
+export async function deploy(opts: DeployOptions = {}): Promise<{ target: DeployTarget; output: string; gates: GateRecord[] }> {
   const target = await deployTarget(opts);
   const stacks = [...(opts.stacks ?? DEFAULTS.stacks)];
   const lines: string[] = [];
@@ -119,9 +123,39 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
       log(`[deploy] ${stack}: ${fromRegistry.join(', ')} not in the local mirror — Terraform installs it from the registry (offline: build it with \`npm run tools\`, README "Terraform providers")`);
     }
   }
-  await cdktfDeploy(target, stacks, opts, log);
+  // Gated services: the gate runs beside `cdktf deploy`, which waits (detach = false) until the gate
+  // promotes the canary or fails the deployment.
+  const stopGates = new AbortController();
+  const gates = stacks.includes('app') ? await startGates(target, log, opts.signal ? AbortSignal.any([opts.signal, stopGates.signal]) : stopGates.signal) : [];
+  let deployError: unknown;
+  await cdktfDeploy(target, stacks, opts, log).catch((err: unknown) => (deployError = err));
+  stopGates.abort();
+  const records = await Promise.all(gates);
+  const failed = records.filter((r) => r.outcome === 'failed');
+  if (failed.length) {
+    const why = failed.map((r) => `${r.job}: ${r.why}`).join('; ');
+    throw Object.assign(new Error(`promotion gate failed the deployment (Nomad reverts to the last stable version) — ${why}${deployError ? `\n${(deployError as Error).message}` : ''}`), { gates: records });
+  }
+  if (deployError) throw deployError;
   log(`[deploy] done in ${Math.round((Date.now() - started) / 1000)} s`);
-  return { target, output: lines.join('\n') };
+  return { target, output: lines.join('\n'), gates: records };
+}
+
+/** Starts the gate of every gated service whose job already runs (a new job has no canary to gate). */
+async function startGates(target: DeployTarget, log: (line: string) => void, signal: AbortSignal): Promise<Promise<GateRecord>[]> {
+  const config = loadConfig(target.config, { env: target.env });
+  const nomad = { address: target.nomadAddr, ...(target.env.NOMAD_TOKEN ? { token: target.env.NOMAD_TOKEN } : {}) };
+  const started: Promise<GateRecord>[] = [];
+  for (const service of config.services.filter((s) => s.promotion === 'gated')) {
+    const before = await jobVersion(nomad, service.name, signal);
+    if (before === undefined) {
+      log(`[deploy] ${service.name}: gated, but the job is new — its first version has no canary to gate`);
+      continue;
+    }
+    log(`[deploy] ${service.name}: promotion gated — the gate follows the deployment after job version ${before}`);
+    started.push(gateJob({ job: service.name, config: target.config, nomadAddr: target.nomadAddr, env: target.env, afterJobVersion: before, signal, log }));
+  }
+  return started;
 }
 
 async function cdktfDeploy(target: DeployTarget, stacks: readonly string[], opts: DeployOptions, log: (line: string) => void): Promise<void> {

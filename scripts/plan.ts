@@ -23,6 +23,7 @@ export function planTable(name: string, plan: TimingPlan): string {
     ['progress_deadline', d(plan.progressDeadlineMs), how('progressDeadline')],
     ['apply timeout (detach=false)', d(plan.applyTimeoutMs), `${how('applyTimeout')} (${plan.waves} waves)`],
     ['liveness check_restart grace', d(plan.livenessGraceMs), how('livenessGrace')],
+    ...(plan.gateDeadlineMs === undefined ? [] : [['promotion gate deadline', d(plan.gateDeadlineMs), how('gateDeadline')] as [string, string, string]]),
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -21,6 +21,7 @@ import { deployTarget } from './deploy-target.ts';
 import { capacityBySecond, pollConsulCapacity, type CapacitySample } from './verify/capacity.ts';
 import { readLedger } from '../app/ledger.ts';
 import { compareLedger } from './verify/ledger.ts';
+import type { GateRecord } from '../gate/run.ts';
 import { runLoad } from './verify/load.ts';
 import { DEFAULT_MIX, mixFromFile, mixFromFlags, type MixEntry } from './verify/mix.ts';
 import { jobVersion, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
@@ -139,16 +140,26 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
         log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}${e.detail ? `  ${e.detail}` : ''}`);
       },
     });
+    // The gate's verdict goes into the report's events, with its reason.
+    const recordGates = (gates: readonly GateRecord[]) => {
+      for (const g of gates) {
+        const e = { atMs: since(), kind: `gate-${g.outcome}`, detail: `${g.job}: ${g.why}` };
+        events.push(e);
+        log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}  ${e.detail}`);
+      }
+    };
     const deploying = (async () => {
       try {
         if (o.deployCmd) {
           const r = await $({ nothrow: true, quiet: true, cwd: REPO_ROOT, timeout: remainingMs, ...(o.signal ? { signal: o.signal } : {}) })`bash -c ${o.deployCmd}`;
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: `exit ${r.exitCode}` });
         } else {
-          await deploy({ ...o.deployOptions, stacks: o.deployOptions?.stacks ?? ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env }, ...(o.signal ? { signal: o.signal } : {}) });
+          const { gates } = await deploy({ ...o.deployOptions, stacks: o.deployOptions?.stacks ?? ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env }, ...(o.signal ? { signal: o.signal } : {}) });
+          recordGates(gates);
           events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: 'exit 0' });
         }
       } catch (err) {
+        recordGates((err as { gates?: GateRecord[] }).gates ?? []);
         // A failed deployment makes the kit's deploy fail too; the watcher says why.
         events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: (err as Error).message.split('\n')[0] ?? 'failed' });
       } finally {

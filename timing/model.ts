@@ -20,6 +20,21 @@ import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 /** Blocking queries deliver a catalog change in well under a second; this allowance is an estimate, not a measurement. */
 export const WATCH_DELIVERY_MS = 1000;
 
+/**
+ * Time the promotion gate allows, past the canary's healthy deadline, for Traefik's
+ * health-check to mark the canary UP and for the smoke requests (each with its own timeout).
+ */
+export const GATE_SMOKE_ALLOWANCE_MS = 30_000;
+
+/**
+ * How long the promotion gate must see every canary server UP in Traefik's API before it counts:
+ * Traefik lists a new server UP before its first health-check, so a server that fails the check
+ * turns DOWN only after one interval + timeout. Two rounds of Traefik's check, at least 2 s.
+ */
+export function traefikUpSteadyMs(traefik: { healthCheck: { enabled: boolean; interval: number; timeout: number } }): number {
+  return traefik.healthCheck.enabled ? Math.max(2000, 2 * (traefik.healthCheck.interval + traefik.healthCheck.timeout)) : 0;
+}
+
 /** Traefik's own Consul check of /ping (its job's health gate). */
 export const TRAEFIK_PING = { intervalMs: 5_000, timeoutMs: 2_000 } as const;
 
@@ -109,8 +124,9 @@ export const DERIVATIONS = {
   minHealthyTime: 'routing window + margin',
   healthyDeadline: 'warmup + min_healthy_time + readiness interval + margin',
   progressDeadline: 'healthy_deadline + 10s',
-  applyTimeout: 'waves × progress_deadline + 1m',
+  applyTimeout: 'waves × progress_deadline + gate deadline (gated) + 1m',
   livenessGrace: 'warmup + margin',
+  gateDeadline: 'healthy_deadline + routing window + 30s smoke allowance + analysis window + margin',
 } as const;
 
 export interface TimingInputs {
@@ -128,6 +144,10 @@ export interface TimingInputs {
   readonly progressDeadlineMs?: number;
   readonly applyTimeoutMs?: number;
   readonly livenessGraceMs?: number;
+  /** The promotion gate's analysis window; present only for promotion: gated. */
+  readonly gateWindowMs?: number;
+  /** The gate's own deadline, pinned. */
+  readonly gateDeadlineMs?: number;
   readonly maxKillTimeoutMs: number;
   readonly marginMs: number;
   readonly count: number;
@@ -154,7 +174,13 @@ export interface TimingPlan {
   readonly waves: number;
   readonly applyTimeoutMs: number;
   readonly livenessGraceMs: number;
-  readonly sources: Readonly<Record<'drainGrace' | 'killTimeout' | 'minHealthyTime' | 'healthyDeadline' | 'progressDeadline' | 'applyTimeout' | 'livenessGrace', Source>>;
+  /**
+   * How long the promotion gate may take, from the deployment's start, before it fails the
+   * deployment itself (Nomad never fails a healthy canary that waits for promotion).
+   * undefined for promotion: auto.
+   */
+  readonly gateDeadlineMs: number | undefined;
+  readonly sources: Readonly<Record<'drainGrace' | 'killTimeout' | 'minHealthyTime' | 'healthyDeadline' | 'progressDeadline' | 'applyTimeout' | 'livenessGrace' | 'gateDeadline', Source>>;
 }
 
 /** Field names as the user wrote them, so messages point at the config, not at internals. */
@@ -199,7 +225,9 @@ export function derivePlan(i: TimingInputs): TimingPlan {
   // deployment (and auto-reverts) instead of being rescheduled for minutes.
   const progressDeadlineMs = i.progressDeadlineMs ?? healthyDeadlineMs + 10_000;
   const waves = 1 + Math.ceil(Math.max(0, i.count - i.canary) / i.maxParallel);
-  const applyTimeoutMs = i.applyTimeoutMs ?? ceilToMinute(waves * progressDeadlineMs + 60_000);
+  const gateDeadlineMs = i.gateWindowMs === undefined ? undefined : (i.gateDeadlineMs ?? ceilToSecond(healthyDeadlineMs + window.ms + GATE_SMOKE_ALLOWANCE_MS + i.gateWindowMs + i.marginMs));
+  // With a gate, terraform apply (detach = false) also waits while the canary waits for promotion.
+  const applyTimeoutMs = i.applyTimeoutMs ?? ceilToMinute(waves * progressDeadlineMs + (gateDeadlineMs ?? 0) + 60_000);
   const livenessGraceMs = i.livenessGraceMs ?? i.warmupMs + i.marginMs;
   const src = (pinned: number | undefined): Source => (pinned === undefined ? 'derived' : 'pinned');
   return {
@@ -215,6 +243,7 @@ export function derivePlan(i: TimingInputs): TimingPlan {
     waves,
     applyTimeoutMs,
     livenessGraceMs,
+    gateDeadlineMs,
     sources: {
       drainGrace: src(i.drainGraceMs),
       killTimeout: src(i.killTimeoutMs),
@@ -223,6 +252,7 @@ export function derivePlan(i: TimingInputs): TimingPlan {
       progressDeadline: src(i.progressDeadlineMs),
       applyTimeout: src(i.applyTimeoutMs),
       livenessGrace: src(i.livenessGraceMs),
+      gateDeadline: src(i.gateDeadlineMs),
     },
   };
 }
@@ -301,10 +331,27 @@ export const TIMING_RULES: readonly TimingRule[] = [
     id: 'apply-timeout-covers-rollout',
     path: ({ p }) => `${p.service}.applyTimeout`,
     value: ({ plan }) => d(plan.applyTimeoutMs),
-    check: ({ plan }) => plan.applyTimeoutMs >= plan.waves * plan.progressDeadlineMs,
-    message: ({ plan, p }) =>
-      `${p.service}.applyTimeout ${d(plan.applyTimeoutMs)} < ${plan.waves} rollout waves × progressDeadline ${d(plan.progressDeadlineMs)} = ${d(plan.waves * plan.progressDeadlineMs)}: ` +
-      `terraform apply (detach = false) would give up on "${p.serviceName}" while Nomad is still rolling out — raise applyTimeout or remove it to have it derived`,
+    check: ({ plan }) => plan.applyTimeoutMs >= plan.waves * plan.progressDeadlineMs + (plan.gateDeadlineMs ?? 0),
+    message: ({ plan, p }) => {
+      const gate = plan.gateDeadlineMs === undefined ? '' : ` + gate.deadline ${d(plan.gateDeadlineMs)}`;
+      return (
+        `${p.service}.applyTimeout ${d(plan.applyTimeoutMs)} < ${plan.waves} rollout waves × progressDeadline ${d(plan.progressDeadlineMs)}${gate} = ${d(plan.waves * plan.progressDeadlineMs + (plan.gateDeadlineMs ?? 0))}: ` +
+        `terraform apply (detach = false) would give up on "${p.serviceName}" while Nomad is still rolling out — raise applyTimeout or remove it to have it derived`
+      );
+    },
+  },
+  {
+    id: 'gate-deadline-covers-analysis',
+    path: ({ p }) => `${p.service}.gate.deadline`,
+    value: ({ plan }) => d(plan.gateDeadlineMs ?? 0),
+    check: ({ plan, in: i }) => i.gateWindowMs === undefined || (plan.gateDeadlineMs ?? 0) >= plan.healthyDeadlineMs + plan.routingWindowMs + i.gateWindowMs + i.marginMs,
+    message: ({ plan, in: i, p }) => {
+      const need = plan.healthyDeadlineMs + plan.routingWindowMs + (i.gateWindowMs ?? 0) + i.marginMs;
+      return (
+        `${p.service}.gate.deadline ${d(plan.gateDeadlineMs ?? 0)} < healthyDeadline ${d(plan.healthyDeadlineMs)} + Traefik routing window ${d(plan.routingWindowMs)} + gate.analysis.window ${d(i.gateWindowMs ?? 0)} + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `the gate would fail a good canary of "${p.serviceName}" before it could be routed, smoked and measured — raise gate.deadline to ≥ ${d(need)} (some more for the smoke requests) or remove it to have it derived`
+      );
+    },
   },
   {
     id: 'liveness-grace-covers-warmup',
@@ -339,6 +386,7 @@ export function timingInputs(service: ServiceConfig, config: Pick<ZerodropConfig
     progressDeadlineMs: service.progressDeadline,
     applyTimeoutMs: service.applyTimeout,
     livenessGraceMs: service.liveness.grace,
+    ...(service.promotion === 'gated' && service.gate ? { gateWindowMs: service.gate.analysis.window, gateDeadlineMs: service.gate.deadline } : {}),
     maxKillTimeoutMs: config.cluster.nomad.maxKillTimeout,
     marginMs: config.timing.margin,
     count: service.count,

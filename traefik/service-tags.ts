@@ -77,6 +77,68 @@ export function traefikNames(service: ServiceConfig, traefik: TraefikConfig, nam
  * Traefik's default one (`asDefault`), so renaming the entry point never orphans running instances.
  */
 export function traefikServiceTags(service: ServiceConfig, traefik: TraefikConfig, naming: TraefikNaming = 'content'): string[] {
+  const tags = productionTags(service, traefik, naming);
+  // A gated service's stable instances also answer on their own header route, the baseline of the gate's analysis.
+  return service.promotion === 'gated' ? [...tags, ...trackTags(service, traefik, 'stable')] : tags;
+}
+
+/**
+ * Nomad `canary_tags` of a gated service: they replace the tags while an allocation is a canary,
+ * and Nomad swaps the normal tags in on promotion. The canary keeps the production router and
+ * service (identical definitions, so Traefik merges them with the stable instances' and the
+ * canary takes its normal share of traffic) and adds its own router and service, reached only with
+ * the canary header, under names no stable instance defines.
+ */
+export function traefikCanaryTags(service: ServiceConfig, traefik: TraefikConfig, naming: TraefikNaming = 'content'): string[] {
+  return [...productionTags(service, traefik, naming), ...trackTags(service, traefik, 'canary')];
+}
+
+/** The header that selects a gated service's canary (`1`) or its stable instances (`0`) through Traefik. */
+export const TRACK_HEADER = 'X-Zerodrop-Canary';
+export const TRACK_VALUE = { canary: '1', stable: '0' } as const;
+export type Track = keyof typeof TRACK_VALUE;
+
+/**
+ * Priority of the header routers: above the production router's default (its rule length), so a
+ * request carrying the header never falls through to the shared production service.
+ */
+export function trackPriority(service: Pick<ServiceConfig, 'host' | 'readiness' | 'liveness'>): number {
+  return routerRule(service).length + 1000;
+}
+
+export function trackRule(service: Pick<ServiceConfig, 'host' | 'readiness' | 'liveness'>, track: Track): string {
+  const hosts = service.host.map((h) => `Host(\`${h}\`)`);
+  const host = hosts.length === 1 ? hosts[0] : `(${hosts.join(' || ')})`;
+  return `${host} && Header(\`${TRACK_HEADER}\`, \`${TRACK_VALUE[track]}\`) && !Path(\`${service.readiness.path}\`) && !Path(\`${service.liveness.path}\`)`;
+}
+
+/**
+ * Names of a track's router and service: `<name>_canary-<8 hex>` / `<name>_stable-<8 hex>`.
+ * Service names cannot contain "_" (config schema), so no production, retry or other service's
+ * object can ever take one of these names, whatever the hashes.
+ */
+export function trackNames(service: ServiceConfig, traefik: TraefikConfig, track: Track): { router: string; service: string } {
+  const s = traefikSettings(service, traefik);
+  const lb = contentName(`${service.name}_${track}`, { kind: 'service', healthcheck: s.healthcheck ?? null });
+  return { router: contentName(`${service.name}_${track}`, { kind: 'router', rule: trackRule(service, track), service: lb, priority: trackPriority(service) }), service: lb };
+}
+
+/**
+ * A header router and its own load-balancer service. No retry middleware: a retry would hide the
+ * canary's failures from the smoke requests and from the analysis (its service has one server).
+ */
+function trackTags(service: ServiceConfig, traefik: TraefikConfig, track: Track): string[] {
+  const n = trackNames(service, traefik, track);
+  const s = traefikSettings(service, traefik);
+  const router = `traefik.http.routers.${n.router}`;
+  const lb = `traefik.http.services.${n.service}.loadbalancer`;
+  const tags = [`${router}.rule=${trackRule(service, track)}`, `${router}.priority=${trackPriority(service)}`, `${router}.service=${n.service}`];
+  if (s.healthcheck) tags.push(...Object.entries(s.healthcheck).map(([k, v]) => `${lb}.healthcheck.${k}=${v}`));
+  else tags.push(`${lb}.passhostheader=true`);
+  return tags;
+}
+
+function productionTags(service: ServiceConfig, traefik: TraefikConfig, naming: TraefikNaming): string[] {
   const n = traefikNames(service, traefik, naming);
   const s = traefikSettings(service, traefik);
   const router = `traefik.http.routers.${n.router}`;

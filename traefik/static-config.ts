@@ -27,6 +27,15 @@ export interface TraefikStaticProps {
   readonly defaultAdminHostExpression?: string;
 }
 
+/**
+ * The admin entry point's name. Traefik serves its API (`api.insecure`) only on the entry point
+ * named `traefik`, so /ping, /metrics and /api share it; the public entry point may not take this name.
+ */
+export const ADMIN_ENTRY_POINT = 'traefik';
+
+/** Request-duration buckets (seconds) fine enough for the promotion gate to interpolate a p99. */
+export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+
 /** `host:port` for an entry point address; IPv6 addresses go in brackets. */
 export function listenAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -49,10 +58,12 @@ export function traefikStaticConfig({ traefik, plan, consulTokenExpression, only
         transport: { lifeCycle },
       },
       // The admin entry point drains alike, so /ping keeps answering (503) through the accept grace.
-      admin: { address: listenAddress(traefik.adminHost ?? defaultAdminHostExpression ?? '', traefik.adminPort), transport: { lifeCycle } },
+      [ADMIN_ENTRY_POINT]: { address: listenAddress(traefik.adminHost ?? defaultAdminHostExpression ?? '', traefik.adminPort), transport: { lifeCycle } },
     },
-    ping: { entryPoint: 'admin', terminatingStatusCode: 503 },
-    metrics: { prometheus: { entryPoint: 'admin', addRoutersLabels: true, addServicesLabels: true } },
+    ping: { entryPoint: ADMIN_ENTRY_POINT, terminatingStatusCode: 503 },
+    // Read-only API on the admin entry point: the promotion gate reads each server's UP/DOWN from it.
+    api: { insecure: true, dashboard: false },
+    metrics: { prometheus: { entryPoint: ADMIN_ENTRY_POINT, addRoutersLabels: true, addServicesLabels: true, buckets: [...DURATION_BUCKETS_S] } },
     log: { level: 'INFO', format: 'json' },
     accessLog: { format: 'json' },
     providers: {

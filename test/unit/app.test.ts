@@ -198,7 +198,7 @@ describe('reference app', () => {
       ['the same PORT and INTERNAL_PORT', { PORT: '9000', INTERNAL_PORT: '9000' }, 'INTERNAL_PORT: "9000" — must differ from PORT (9000): the two listeners cannot share a port'],
       ['a host name as BIND_ADDR', { BIND_ADDR: 'localhost' }, 'BIND_ADDR: "localhost" — must be an IPv4 or IPv6 address such as "0.0.0.0", "127.0.0.1" or "::"'],
       ['an APP_VERSION with a space', { APP_VERSION: 'v 2' }, 'APP_VERSION: "v 2" — must be 1 to 128 printable ASCII characters without spaces (it is sent as a header)'],
-      ['an unknown FAULT', { FAULT: 'slow' }, 'FAULT: "slow" — must be "" (none), "never-ready" or "crash-after-ready"'],
+      ['an unknown FAULT', { FAULT: 'slow' }, 'FAULT: "slow" — must be "" (none), "never-ready", "crash-after-ready" or "smoke-500"'],
     ];
     for (const [name, env, message] of refused) {
       test(`refuses ${name}`, () => {
@@ -243,6 +243,18 @@ describe('reference app', () => {
         expect(events).toEqual(['listening', 'ready', 'drain-start', 'closing']);
         // AND a second drain returns the same outcome without starting over
         expect(await app.drain('again')).toBe(1);
+      } finally {
+        await withTimeout(app.stop(), 3000, 'stop()');
+      }
+    });
+
+    test('FAULT=smoke-500: ready, / answers 200, /checkout answers 500', async () => {
+      const app = await startInProcess({ ...DEFAULTS, port: 0, internalPort: 0, bindAddr: HOST, fault: 'smoke-500' }, { log: () => {} });
+      try {
+        await sleep(50);
+        expect((await get(app.internalPort, '/readyz', { timeoutMs: 1000 })).status).toBe(200);
+        expect((await get(app.port, '/', { timeoutMs: 1000 })).status).toBe(200);
+        expect((await get(app.port, '/checkout', { timeoutMs: 1000 })).status).toBe(500);
       } finally {
         await withTimeout(app.stop(), 3000, 'stop()');
       }

@@ -20,6 +20,8 @@ type Props = Record<string, any>;
 type Row = readonly [name: string, mutate: (p: Props) => void, path: string, rule: string | RegExp, env?: Record<string, string>];
 
 const svc = (p: Props) => p.services[0] as Props;
+const GATE = () => ({ smoke: [{ path: '/' }], analysis: { maxP99Ratio: 2 } });
+const gated = (p: Props, over: Props) => Object.assign(svc(p), { promotion: 'gated', gate: { ...GATE(), ...over } });
 const second = (p: Props, over: Props = {}) => p.services.push({ ...structuredClone(svc(p)), name: 'web', host: 'web.example.com', ...over });
 
 function check(props: unknown, env: Record<string, string> = {}): ZerodropConfig {
@@ -111,6 +113,24 @@ const bad: Row[] = [
   ['env key PORT (set by zerodrop)', (p) => (svc(p).env = { PORT: '80' }), 'services[0].env.PORT', 'is set by zerodrop'],
   // the health-check trap
   ['no word on /readyz on the routed port', (p) => delete svc(p).readiness.servedOnRoutedPort, 'services[0].readiness.servedOnRoutedPort', 'Traefik health-checks /readyz on the ROUTED port'],
+  // health-check lint
+  ['readiness and liveness on one path', (p) => (svc(p).liveness = { path: '/readyz' }), 'services[0].liveness.path', 'restart the instance mid-drain'],
+  // the promotion gate
+  ['promotion gated without a gate', (p) => (svc(p).promotion = 'gated'), 'services[0].gate', 'is required with promotion: gated'],
+  ['a gate with promotion auto', (p) => (svc(p).gate = GATE()), 'services[0].gate', 'is only read with promotion: gated'],
+  ['promotion neither auto nor gated', (p) => (svc(p).promotion = 'manual'), 'services[0].promotion', 'must be "auto" or "gated"'],
+  ['a gate without smoke requests', (p) => gated(p, { smoke: [] }), 'services[0].gate.smoke', 'at least one request'],
+  ['a smoke path with a host', (p) => gated(p, { smoke: [{ path: 'http://x/' }] }), 'services[0].gate.smoke[0].path', 'absolute path'],
+  ['a smoke request on the readiness path', (p) => gated(p, { smoke: [{ path: '/readyz' }] }), 'services[0].gate.smoke[0].path', 'is a probe path'],
+  ['a smoke method TRACE', (p) => gated(p, { smoke: [{ path: '/', method: 'TRACE' }] }), 'services[0].gate.smoke[0].method', 'must be one of GET'],
+  ['a smoke status 700', (p) => gated(p, { smoke: [{ path: '/', expectStatus: 700 }] }), 'services[0].gate.smoke[0].expectStatus', '≤ 599'],
+  ['a smoke header name with a space', (p) => gated(p, { smoke: [{ path: '/', expectHeader: { 'x app': 'v2' } }] }), 'services[0].gate.smoke[0].expectHeader["x app"]', 'HTTP header name'],
+  ['an analysis without a latency bound', (p) => gated(p, { analysis: { window: '30s' } }), 'services[0].gate.analysis.maxP99Ratio', 'needs a latency bound'],
+  ['an error ratio above 1', (p) => gated(p, { analysis: { maxErrorRatio: 5, maxP99: '1s' } }), 'services[0].gate.analysis.maxErrorRatio', '≤ 1'],
+  ['a p99 ratio below 1', (p) => gated(p, { analysis: { maxP99Ratio: 0.5 } }), 'services[0].gate.analysis.maxP99Ratio', 'must be at least 1'],
+  ['an analysis window of 1s', (p) => gated(p, { analysis: { window: '1s', maxP99: '1s' } }), 'services[0].gate.analysis.window', 'at least 5s'],
+  ['a gate deadline shorter than warm-up + window', (p) => gated(p, { deadline: '20s' }), 'services[0].gate.deadline', 'gate-deadline-covers-analysis'],
+  ['the public entry point named traefik', (p) => (p.traefik = { entryPoint: { name: 'traefik' } }), 'traefik.entryPoint.name', 'admin entry point'],
 ];
 
 describe('bad configs: each refused with its path and rule', () => {

@@ -256,3 +256,26 @@ describe('traefikJob()', () => {
     expect(traefikJob(noAcl).TaskGroups[0]!.Tasks[0]!.Templates![0]!.EmbeddedTmpl).not.toContain('token');
   });
 });
+
+describe('canaryJob() for promotion: gated', () => {
+  const gate = { smoke: [{ path: '/', expectBody: 'ok' }], analysis: { maxP99Ratio: 2 } };
+  const { job, plan } = build({ promotion: 'gated', gate });
+  const group = job.TaskGroups[0]!;
+  test('Nomad does not promote: the gate does', () => {
+    expect(group.Update!.AutoPromote).toBe(false);
+    expect(group.Update!.AutoRevert).toBe(true);
+  });
+  test('canary_tags differ from tags by the canary router, tags by the stable one', () => {
+    const svc = group.Services![0]!;
+    expect(svc.CanaryTags!.filter((t) => t.includes('_canary-')).length).toBeGreaterThan(0);
+    expect(svc.Tags!.filter((t) => t.includes('_stable-')).length).toBeGreaterThan(0);
+    expect(svc.CanaryTags!.some((t) => t.includes('_stable-'))).toBe(false);
+  });
+  test('the apply timeout covers the gate deadline', () => {
+    expect(plan.gateDeadlineMs).toBeGreaterThan(0);
+    expect(plan.applyTimeoutMs).toBeGreaterThanOrEqual(plan.waves * plan.progressDeadlineMs + plan.gateDeadlineMs!);
+  });
+  test('auto promotion has no canary_tags', () => {
+    expect(build().job.TaskGroups[0]!.Services![0]!.CanaryTags).toBeUndefined();
+  });
+});

@@ -74,13 +74,34 @@ describe('each rule, on both sides of its limit', () => {
     ['progress-deadline-after-healthy-deadline', { healthyDeadlineMs: s(30), progressDeadlineMs: s(30) + 1 }, { healthyDeadlineMs: s(30), progressDeadlineMs: s(30) }],
     ['apply-timeout-covers-rollout', { progressDeadlineMs: s(60), applyTimeoutMs: s(120) }, { progressDeadlineMs: s(60), applyTimeoutMs: s(120) - 1 }],
     ['liveness-grace-covers-warmup', { livenessGraceMs: s(12) }, { livenessGraceMs: s(12) - 1 }],
+    // gated: healthy_deadline 21s + routing window 4s + window 30s + margin 2s
+    ['gate-deadline-covers-analysis', { gateWindowMs: s(30), gateDeadlineMs: s(57) }, { gateWindowMs: s(30), gateDeadlineMs: s(57) - 1 }],
+    // gated: the apply also waits for the gate, 2 waves × 60s + gate deadline 100s
+    ['apply-timeout-covers-rollout', { progressDeadlineMs: s(60), gateWindowMs: s(30), gateDeadlineMs: s(100), applyTimeoutMs: s(220) }, { progressDeadlineMs: s(60), gateWindowMs: s(30), gateDeadlineMs: s(100), applyTimeoutMs: s(220) - 1 }],
   ])('%s', (rule, accepted, refused) => {
     expect(ruleIds(accepted)).not.toContain(rule);
     expect(ruleIds(refused)).toContain(rule);
   });
 
   test('every rule has an either-side test above', () => {
-    expect(new Set(TIMING_RULES.map((r) => r.id)).size).toBe(8);
+    expect(new Set(TIMING_RULES.map((r) => r.id)).size).toBe(9);
+  });
+});
+
+describe('derivePlan() for a gated service', () => {
+  const gated = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, gateWindowMs: s(30) });
+  test('gate deadline: healthy_deadline + routing window + 30s smoke allowance + window + margin', () => {
+    expect(gated.healthyDeadlineMs).toBe(s(21));
+    expect(gated.gateDeadlineMs).toBe(s(21 + 4 + 30 + 30 + 2));
+    expect(gated.sources.gateDeadline).toBe('derived');
+  });
+  test('apply timeout also covers the gate: 2 waves × progress_deadline + gate deadline + 1m, rounded up to a minute', () => {
+    expect(gated.applyTimeoutMs).toBe(Math.ceil((2 * gated.progressDeadlineMs + gated.gateDeadlineMs! + s(60)) / s(60)) * s(60));
+  });
+  test('auto promotion has no gate deadline and an unchanged apply timeout', () => {
+    const auto = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined });
+    expect(auto.gateDeadlineMs).toBeUndefined();
+    expect(auto.applyTimeoutMs).toBe(Math.ceil((2 * auto.progressDeadlineMs + s(60)) / s(60)) * s(60));
   });
 });
 

@@ -2,7 +2,8 @@ import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { resolveConfig } from '../../config/index.ts';
 import { traefikPlan } from '../../timing/model.ts';
-import { traefikConsulPolicyRules, traefikNames, traefikServiceTags, traefikStaticConfig, traefikStaticYaml } from '../../traefik/index.ts';
+import { routerRule, traefikConsulPolicyRules, traefikNames, traefikServiceTags, traefikStaticConfig, traefikStaticYaml } from '../../traefik/index.ts';
+import { trackNames, traefikCanaryTags } from '../../traefik/service-tags.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const config = (traefik = {}, service = {}) => resolveConfig({ ...minimalProps(service), traefik }, { env: NO_ENV });
@@ -31,14 +32,15 @@ describe('traefikStaticConfig()', () => {
 
   test('the public entry point is the default one for routers; the admin one is not', () => {
     expect(stat.entryPoints.web.asDefault).toBe(true);
-    expect(stat.entryPoints.admin.asDefault).toBeUndefined();
+    expect(stat.entryPoints.traefik.asDefault).toBeUndefined();
   });
 
-  test('has ping, Prometheus metrics and a JSON access log, and no API', () => {
-    expect(stat.ping).toEqual({ entryPoint: 'admin', terminatingStatusCode: 503 });
-    expect(stat.metrics.prometheus.entryPoint).toBe('admin');
+  test('has ping, Prometheus metrics with fine duration buckets, a JSON access log, and the read-only API, all on the admin entry point', () => {
+    expect(stat.ping).toEqual({ entryPoint: 'traefik', terminatingStatusCode: 503 });
+    expect(stat.metrics.prometheus.entryPoint).toBe('traefik');
     expect(stat.accessLog).toEqual({ format: 'json' });
-    expect(stat.api).toBeUndefined();
+    expect(stat.api).toEqual({ insecure: true, dashboard: false });
+    expect(stat.metrics.prometheus.buckets).toEqual([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   });
 
   test('YAML output parses back to the same object', () => {
@@ -170,5 +172,70 @@ describe('traefikConsulPolicyRules()', () => {
     expect(traefikConsulPolicyRules(['web', 'api'])).toBe(
       '# Health queries join services to nodes, so nodes must be readable.\nnode_prefix "" {\n  policy = "read"\n}\nservice "api" {\n  policy = "read"\n}\nservice "web" {\n  policy = "read"\n}\n',
     );
+  });
+});
+
+describe('gated services: canary_tags', () => {
+  const GATE = { smoke: [{ path: '/' }], analysis: { maxP99Ratio: 2 } };
+  const gated = (service: object = {}) => {
+    const c = config({}, { promotion: 'gated', gate: GATE, ...service });
+    return { s: c.services[0]!, t: c.traefik };
+  };
+  const objects = (tags: string[]) => {
+    const m = new Map<string, string[]>();
+    for (const t of tags) {
+      const x = /^traefik\.http\.(routers|services|middlewares)\.([^.]+)\.(.*)$/.exec(t);
+      if (x) m.set(`${x[1]}/${x[2]}`, [...(m.get(`${x[1]}/${x[2]}`) ?? []), x[3]!].sort());
+    }
+    return m;
+  };
+
+  test('the canary keeps the production router and service with identical settings (its normal share) and adds its own router and service', () => {
+    const { s, t } = gated();
+    const stable = objects(traefikServiceTags(s, t));
+    const canary = objects(traefikCanaryTags(s, t));
+    const shared = [...canary.keys()].filter((k) => stable.has(k));
+    // every object both define is defined identically: Traefik merges them
+    for (const k of shared) expect(canary.get(k), k).toEqual(stable.get(k));
+    const prod = traefikNames(s, t);
+    expect(shared.sort()).toEqual([`middlewares/${prod.retry}`, `routers/${prod.router}`, `services/${prod.service}`].sort());
+    const own = trackNames(s, t, 'canary');
+    expect(canary.has(`routers/${own.router}`)).toBe(true);
+    expect(stable.has(`routers/${own.router}`)).toBe(false);
+    expect(own.router).toMatch(/^api_canary-[0-9a-f]{8}$/);
+    expect(own.service).toMatch(/^api_canary-[0-9a-f]{8}$/);
+  });
+
+  test('the canary router matches the production host plus the canary header, above the production router, with no retry', () => {
+    const { s, t } = gated();
+    const own = trackNames(s, t, 'canary');
+    const tags = traefikCanaryTags(s, t).filter((x) => x.startsWith(`traefik.http.routers.${own.router}.`));
+    expect(tags).toEqual([
+      `traefik.http.routers.${own.router}.rule=Host(\`api.example.com\`) && Header(\`X-Zerodrop-Canary\`, \`1\`) && !Path(\`/readyz\`) && !Path(\`/livez\`)`,
+      `traefik.http.routers.${own.router}.priority=${routerRule(s).length + 1000}`,
+      `traefik.http.routers.${own.router}.service=${own.service}`,
+    ]);
+    // the canary's own service is health-checked like the production one, so Traefik's UP/DOWN for it is the canary's
+    expect(traefikCanaryTags(s, t)).toContain(`traefik.http.services.${own.service}.loadbalancer.healthcheck.path=/readyz`);
+  });
+
+  test('stable instances of a gated service answer the stable header on their own router and service (the analysis baseline)', () => {
+    const { s, t } = gated();
+    const st = trackNames(s, t, 'stable');
+    expect(traefikServiceTags(s, t)).toContain(`traefik.http.routers.${st.router}.rule=Host(\`api.example.com\`) && Header(\`X-Zerodrop-Canary\`, \`0\`) && !Path(\`/readyz\`) && !Path(\`/livez\`)`);
+    expect(traefikCanaryTags(s, t).some((x) => x.includes(st.router))).toBe(false);
+  });
+
+  test('no service can ever define a track name: "_" is not allowed in service names', () => {
+    const { s, t } = gated();
+    const other = config({}, { name: 'api-canary', host: 'x.example.com' });
+    const names = Object.values(traefikNames(other.services[0]!, other.traefik));
+    expect(names).not.toContain(trackNames(s, t, 'canary').router);
+    expect(names.every((n) => !n.includes('_'))).toBe(true);
+  });
+
+  test('auto promotion: no track routers, tags unchanged', () => {
+    const c = config();
+    expect(traefikServiceTags(c.services[0]!, c.traefik).some((x) => x.includes('X-Zerodrop-Canary'))).toBe(false);
   });
 });

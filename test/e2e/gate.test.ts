@@ -1,0 +1,109 @@
+/**
+ * The promotion gate on a real local cluster, under load: a gated service (auto_promote = false,
+ * canary_tags with the canary's own header route) rolls out v1 → v2, and the gate promotes only
+ * after Traefik reported the canary UP, the smoke requests passed through the canary route and the
+ * analysis of Traefik's metrics held; then a canary that passes /readyz but answers 500 on a smoke
+ * route (FAULT=smoke-500) is failed by the gate and Nomad reverts. Both with 0 drops for users.
+ * Needs `npm run tools`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { deploy } from '../../scripts/deploy.ts';
+import { toolPaths } from '../../scripts/tools.ts';
+import { verify, type VerifyOptions } from '../../scripts/verify.ts';
+import { phase } from './support.ts';
+
+const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-gate'), portBase: 22100 };
+const entry = { port: 18580, admin: 18582 };
+const tools = toolPaths();
+const reports = path.join(process.cwd(), 'reports', 'e2e', 'gate');
+const configDir = path.join(cluster.stateDir, 'configs');
+
+/** examples/local.yaml, gated, for `version`; `env` goes into the task env (FAULT). */
+async function gatedConfig(version: string, env: Record<string, string> = {}): Promise<string> {
+  const c = parse(await readFile('examples/local.yaml', 'utf8'));
+  c.traefik.entryPoint.port = entry.port;
+  c.traefik.adminPort = entry.admin;
+  const svc = c.services[0];
+  svc.driver.args = svc.driver.args.map((a: string) => (a.startsWith('../') ? path.resolve('examples', a) : a));
+  svc.version = version;
+  svc.env = env;
+  svc.promotion = 'gated';
+  svc.gate = {
+    smoke: [
+      // the version header proves the smoke request reached the canary, not a stable instance
+      { path: '/', expectStatus: 200, expectHeader: { 'x-app-version': version } },
+      { path: '/checkout', expectStatus: 200 },
+    ],
+    analysis: { window: '15s', minRequests: 50, maxErrorRatio: 0.01, maxP99Ratio: 5, rate: 10 },
+  };
+  const file = path.join(configDir, `${version}.yaml`);
+  await writeFile(file, stringify(c));
+  return file;
+}
+
+const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
+  url: `http://127.0.0.1:${entry.port}/`,
+  host: 'web.localhost',
+  rate: 100,
+  baselineS: 10,
+  tailS: 10,
+  maxDurationS: 300,
+  threshold: 1,
+  expect: 'successful',
+  reportDir: reports,
+  nomadAddr: `http://127.0.0.1:${cluster.portBase + 10}`,
+  job: 'web',
+  version: 'v2',
+  deployOptions: { cluster, quiet: true },
+  log: (l) => (l.includes('gate') || l.includes('promoted') || l.includes('failed') ? console.log(l) : undefined),
+  ...over,
+});
+
+describe('promotion gate under load', () => {
+  beforeAll(async () => {
+    const missing = [tools.consul, tools.nomad, tools.traefik].filter((f) => !existsSync(f));
+    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
+    await rm(cluster.stateDir, { recursive: true, force: true });
+    await mkdir(configDir, { recursive: true });
+    await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
+    const v1 = await gatedConfig('v1');
+    await phase('deploy edge + app v1 (gated; a new job has no canary)', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
+  });
+
+  afterAll(async () => {
+    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
+  });
+
+  test('a good canary is promoted by the gate after smoke and analysis, 0 drops', async () => {
+    const config = await gatedConfig('v2');
+    const { report, exitCode } = await phase('verify gated v1 → v2', () => verify(base({ version: 'v2', config, reportDir: path.join(reports, 'promoted') })));
+    const gate = report.events.find((e) => e.kind.startsWith('gate-'));
+    expect(gate?.kind, JSON.stringify(report.events)).toBe('gate-promoted');
+    expect(gate!.detail).toMatch(/smoke 2\/2 passed; analysis passed/);
+    expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
+    expect(report.requests.notOk, JSON.stringify(report.requests.byStatus)).toBe(0);
+    expect(report.deployment.status).toBe('successful');
+    expect(Object.keys(report.versions.bySecond.at(-1)!.counts)).toEqual(['v2']);
+    expect(exitCode).toBe(0);
+  });
+
+  test('a canary that answers 500 on a smoke route is failed by the gate and reverted, 0 drops', async () => {
+    const config = await gatedConfig('v3', { FAULT: 'smoke-500' });
+    const { report, exitCode } = await phase('verify gated v2 → v3 (smoke-500)', () =>
+      verify(base({ version: 'v3', config, expect: 'failed', reportDir: path.join(reports, 'smoke-500') })),
+    );
+    const gate = report.events.find((e) => e.kind.startsWith('gate-'));
+    expect(gate?.kind, JSON.stringify(report.events)).toBe('gate-failed');
+    expect(gate!.detail).toMatch(/smoke failed: GET \/checkout: status 500, expected 200/);
+    expect(report.deployment.status).toBe('failed');
+    expect(report.events.some((e) => e.kind === 'reverted')).toBe(true);
+    expect(report.requests.notOk, JSON.stringify(report.requests.byStatus)).toBe(0);
+    expect(exitCode).toBe(0);
+  });
+});
