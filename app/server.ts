@@ -17,7 +17,9 @@
  * | WARMUP_MS      | time after listening before /readyz turns 200                | 0         |
  * | DRAIN_GRACE_MS | after SIGTERM/SIGINT, time serving normally while not ready  | 5000      |
  * | FAULT          | "" (none), "never-ready", "crash-after-ready" (exit 1 500 ms  | ""        |
- * |                | after ready), "smoke-500" (500 on /checkout only)            |           |
+ * |                | after ready), "smoke-500" (500 on /checkout only), "slow"    |           |
+ * |                | (every public answer 100 ms late), "readyz-internal-only"    |           |
+ * |                | (/readyz answers 404 on the public port)                     |           |
  * | LEDGER_FILE    | absolute path: POST /orders appends the request id it ran    | (none)    |
  * | NOMAD_ALLOC_ID | set by Nomad; sent in header `x-app-instance`                | (none)    |
  *
@@ -33,10 +35,12 @@ import { pathToFileURL } from 'node:url';
 /** Longer than Traefik's 90 s idle timeout for backend connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 
-export const FAULTS = ['none', 'never-ready', 'crash-after-ready', 'smoke-500'] as const;
+export const FAULTS = ['none', 'never-ready', 'crash-after-ready', 'smoke-500', 'slow', 'readyz-internal-only'] as const;
 
 /** The route FAULT=smoke-500 breaks: it answers 500 there while `/readyz` and `/` stay fine. */
 export const SMOKE_500_PATH = '/checkout';
+/** How long FAULT=slow holds every answer on the public port (probes excepted): over 10× the usual p99 through Traefik on loopback. */
+export const SLOW_FAULT_MS = 100;
 export type Fault = (typeof FAULTS)[number];
 
 /** The app's resolved settings; `appConfigFromEnv()` builds it from the env contract. */
@@ -152,7 +156,7 @@ export function appConfigFromEnv(env: Readonly<Record<string, string | undefined
   let fault: Fault = DEFAULTS.fault;
   if (faultText !== undefined) {
     if ((FAULTS as readonly string[]).includes(faultText)) fault = faultText as Fault;
-    else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready", "crash-after-ready" or "smoke-500"' });
+    else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready", "crash-after-ready", "smoke-500", "slow" or "readyz-internal-only"' });
   }
 
   const ledgerFile = get('LEDGER_FILE');
@@ -299,7 +303,23 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
 
   const publicServer = createServer((req, res) => {
     const url = pathOf(req);
+    // An app that serves its readiness only on the internal port: Traefik's health-check of the
+    // routed port then never sees it ready.
+    if (config.fault === 'readyz-internal-only' && url.pathname === '/readyz') {
+      send(res, 404, { error: 'FAULT=readyz-internal-only: readiness is on the internal port only' });
+      return;
+    }
     if (probes(res, url.pathname)) return;
+    if (config.fault === 'slow') {
+      const t = setTimeout(() => publicAnswer(req, res, url), SLOW_FAULT_MS);
+      res.on('close', () => clearTimeout(t));
+      return;
+    }
+    publicAnswer(req, res, url);
+  });
+
+  /** Everything the public port answers besides the probes. */
+  function publicAnswer(req: IncomingMessage, res: ServerResponse, url: URL): void {
     // During the drain the app answers as it did before it: 200 if it had become ready
     // (that is the point of draining), 503 if the signal came while still warming.
     const status = (): number => (phase === 'ready' || (phase === 'draining' && wasReady) ? 200 : 503);
@@ -325,7 +345,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       return;
     }
     send(res, status(), { version: config.version, phase });
-  });
+  }
 
   // Keep idle connections longer than the reverse proxy does (Traefik's servers transport drops
   // idle ones after 90 s): then the reverse proxy always closes first and never writes a request

@@ -189,7 +189,7 @@ export async function runGate(o: GateOptions): Promise<GateRecord> {
         await nomadPost(o, `/v1/deployment/promote/${current!.ID}`, { DeploymentID: current!.ID, All: true }, signal);
         return finish('promoted', `smoke ${smokeResults.length}/${smokeResults.length} passed; analysis passed (${describe(analysis)})`);
       case 'fail': {
-        const why = failReason(action.why, smokeResults, analysis, deadlineMs);
+        const why = failReason(action.why, smokeResults, analysis, deadlineMs, lastWait);
         if (current) await nomadPost(o, `/v1/deployment/fail/${current.ID}`, { DeploymentID: current.ID }, signal).catch((err: Error) => step(`failing the deployment: ${err.message}`));
         return finish('failed', why);
       }
@@ -206,10 +206,11 @@ function describe(a: AnalysisResult | undefined): string {
   return `canary ${f(a.canary)}; stable ${f(a.stable)}`;
 }
 
-function failReason(kind: string, smoke: readonly SmokeResult[], analysis: AnalysisResult | undefined, deadlineMs: number): string {
+function failReason(kind: string, smoke: readonly SmokeResult[], analysis: AnalysisResult | undefined, deadlineMs: number, waitingFor: string): string {
   if (kind === 'smoke') return `smoke failed: ${smoke.filter((r) => !r.pass).map((r) => `${r.request}: ${r.problems.join('; ')}`).join(' | ')}`;
   if (kind.startsWith('analysis')) return `${kind}: ${analysis?.reasons.join('; ') ?? ''} (${describe(analysis)})`;
-  return `gate deadline ${d(deadlineMs)} passed before the canary was promoted — Nomad never fails a healthy canary that waits for promotion, so the gate does`;
+  const still = waitingFor ? ` while still waiting for ${waitingFor}` : '';
+  return `gate deadline ${d(deadlineMs)} passed before the canary was promoted${still} — Nomad never fails a healthy canary that waits for promotion, so the gate does`;
 }
 
 async function latestDeployment(o: GateOptions, job: string, signal: AbortSignal): Promise<Deployment | undefined> {

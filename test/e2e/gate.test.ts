@@ -106,4 +106,31 @@ describe('promotion gate under load', () => {
     expect(report.requests.notOk, JSON.stringify(report.requests.byStatus)).toBe(0);
     expect(exitCode).toBe(0);
   });
+
+  test('a canary 10× slower than the stable instances under load is failed by the analysis and reverted, 0 drops', async () => {
+    const config = await gatedConfig('v4', { FAULT: 'slow' });
+    const { report, exitCode } = await phase('verify gated v2 → v4 (slow)', () => verify(base({ version: 'v4', config, expect: 'failed', reportDir: path.join(reports, 'slow') })));
+    const gate = report.events.find((e) => e.kind.startsWith('gate-'));
+    expect(gate?.kind, JSON.stringify(report.events)).toBe('gate-failed');
+    // the smoke requests pass (slow answers are still 200): the analysis is what stops it
+    expect(gate!.detail).toMatch(/analysis fail: canary p99 [\d.]+ ms = [\d.]+ × stable p99/);
+    expect(report.deployment.status).toBe('failed');
+    expect(report.events.some((e) => e.kind === 'reverted')).toBe(true);
+    expect(report.requests.notOk, JSON.stringify(report.requests.byStatus)).toBe(0);
+    expect(exitCode).toBe(0);
+  });
+
+  test('a canary whose /readyz is only on the internal port is never promoted: Traefik never sees it UP', async () => {
+    const config = await gatedConfig('v5', { FAULT: 'readyz-internal-only' });
+    const { report, exitCode } = await phase('verify gated v2 → v5 (readyz-internal-only)', () =>
+      verify(base({ version: 'v5', config, expect: 'failed', reportDir: path.join(reports, 'readyz-internal-only') })),
+    );
+    const gate = report.events.find((e) => e.kind.startsWith('gate-'));
+    expect(gate?.kind, JSON.stringify(report.events)).toBe('gate-failed');
+    expect(gate!.detail).toMatch(/while still waiting for Traefik to report every canary server UP/);
+    expect(report.events.some((e) => e.kind === 'promoted')).toBe(false);
+    expect(report.deployment.status).toBe('failed');
+    expect(report.requests.notOk, JSON.stringify(report.requests.byStatus)).toBe(0);
+    expect(exitCode).toBe(0);
+  });
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { appConfigFromEnv, AppConfigError, DEFAULTS, startApp as startInProcess, type AppConfig } from '../../app/server.ts';
+import { appConfigFromEnv, AppConfigError, DEFAULTS, SLOW_FAULT_MS, startApp as startInProcess, type AppConfig } from '../../app/server.ts';
 
 const SERVER = resolve(import.meta.dirname, '../../app/server.ts');
 const HOST = '127.0.0.1';
@@ -198,7 +198,7 @@ describe('reference app', () => {
       ['the same PORT and INTERNAL_PORT', { PORT: '9000', INTERNAL_PORT: '9000' }, 'INTERNAL_PORT: "9000" — must differ from PORT (9000): the two listeners cannot share a port'],
       ['a host name as BIND_ADDR', { BIND_ADDR: 'localhost' }, 'BIND_ADDR: "localhost" — must be an IPv4 or IPv6 address such as "0.0.0.0", "127.0.0.1" or "::"'],
       ['an APP_VERSION with a space', { APP_VERSION: 'v 2' }, 'APP_VERSION: "v 2" — must be 1 to 128 printable ASCII characters without spaces (it is sent as a header)'],
-      ['an unknown FAULT', { FAULT: 'slow' }, 'FAULT: "slow" — must be "" (none), "never-ready", "crash-after-ready" or "smoke-500"'],
+      ['an unknown FAULT', { FAULT: 'sluggish' }, 'FAULT: "sluggish" — must be "" (none), "never-ready", "crash-after-ready", "smoke-500", "slow" or "readyz-internal-only"'],
     ];
     for (const [name, env, message] of refused) {
       test(`refuses ${name}`, () => {
@@ -255,6 +255,38 @@ describe('reference app', () => {
         expect((await get(app.internalPort, '/readyz', { timeoutMs: 1000 })).status).toBe(200);
         expect((await get(app.port, '/', { timeoutMs: 1000 })).status).toBe(200);
         expect((await get(app.port, '/checkout', { timeoutMs: 1000 })).status).toBe(500);
+      } finally {
+        await withTimeout(app.stop(), 3000, 'stop()');
+      }
+    });
+
+    test('FAULT=slow: every public answer is held SLOW_FAULT_MS, the probes are not', async () => {
+      const app = await startInProcess({ ...DEFAULTS, port: 0, internalPort: 0, bindAddr: HOST, fault: 'slow' }, { log: () => {} });
+      try {
+        await sleep(50);
+        const timed = async (port: number, path: string) => {
+          const t0 = performance.now();
+          const r = await get(port, path, { timeoutMs: 2000 });
+          return { status: r.status, ms: performance.now() - t0 };
+        };
+        const slow = await timed(app.port, '/');
+        expect(slow.status).toBe(200);
+        expect(slow.ms).toBeGreaterThanOrEqual(SLOW_FAULT_MS - 1);
+        const probe = await timed(app.port, '/livez');
+        expect(probe.status).toBe(200);
+        expect(probe.ms).toBeLessThan(SLOW_FAULT_MS);
+      } finally {
+        await withTimeout(app.stop(), 3000, 'stop()');
+      }
+    });
+
+    test('FAULT=readyz-internal-only: ready on the internal port, 404 for /readyz on the public one', async () => {
+      const app = await startInProcess({ ...DEFAULTS, port: 0, internalPort: 0, bindAddr: HOST, fault: 'readyz-internal-only' }, { log: () => {} });
+      try {
+        await sleep(50);
+        expect((await get(app.internalPort, '/readyz', { timeoutMs: 1000 })).status).toBe(200);
+        expect((await get(app.port, '/readyz', { timeoutMs: 1000 })).status).toBe(404);
+        expect((await get(app.port, '/', { timeoutMs: 1000 })).status).toBe(200);
       } finally {
         await withTimeout(app.stop(), 3000, 'stop()');
       }
