@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { formatDuration as d } from '../config/duration.ts';
 import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
-import { HttpError, requestJson } from '../scripts/http.ts';
+import { HttpError, requestJson } from '../lib/http.ts';
 import { traefikUpSteadyMs, type TimingPlan } from '../timing/model.ts';
 import { trackNames, traefikNames, TRACK_HEADER, TRACK_VALUE, type Track } from '../traefik/service-tags.ts';
 import { analyse, type AnalysisResult } from './analysis.ts';

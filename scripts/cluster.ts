@@ -16,14 +16,13 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSyn
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { Command } from 'commander';
 import { $ } from 'zx';
 import { consulAgentConfig, nomadAgentConfig, toJsonFile, type AgentInput } from '../agents/index.ts';
-import { requestJson } from './http.ts';
+import { requestJson } from '../lib/http.ts';
 import { toolPaths } from './tools.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------------------------------------
 // Defaults (env overrides)

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { Command } from 'commander';
 import { $ } from 'zx';
 import { deployTarget, type DeployTarget, type TargetOptions } from './deploy-target.ts';
@@ -20,11 +20,10 @@ import { loadConfig } from '../config/load.ts';
 import type { GateRecord } from '../gate/run.ts';
 import { gateJob } from './gate.ts';
 import { toolPaths } from './tools.ts';
-import { jobVersion } from './verify/nomad-watch.ts';
+import { jobVersion } from '../lib/nomad.ts';
 
 export type { DeployTarget } from './deploy-target.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const DEFAULTS = {
   /** stacks to deploy; cdktf applies them in their dependency order (main.ts: app, then edge) */

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { Command } from 'commander';
 import { $ } from 'zx';
 import { ConfigError } from '../config/errors.ts';
@@ -23,7 +23,6 @@ import { parseHetznerConfig, type HetznerConfig } from '../hetzner/config.ts';
 import { DEFAULT_ENDPOINT, deleteUrl, listUrl, SWEEP_ORDER } from '../hetzner/sweep.ts';
 import { toolPaths } from './tools.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const DEFAULTS = {
   config: process.env.ZERODROP_HETZNER_CONFIG || 'hetzner.yaml',

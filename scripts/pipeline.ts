@@ -13,7 +13,7 @@
  * (the CI secret store), state wherever `cluster.state` says (Consul KV for a pipeline).
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { Command, Argument } from 'commander';
 import { $ } from 'zx';
 import { loadConfig } from '../config/load.ts';
@@ -21,7 +21,6 @@ import { DEFAULTS as DEPLOY, deploy, synthStacks } from './deploy.ts';
 import { deployTarget, type DeployTarget } from './deploy-target.ts';
 import { rolloutOutcome } from './pipeline/rollout-outcome.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** the watch after a deploy: `cdktf deploy` already waited for each rollout (detach = false) */
 const WATCH_TIMEOUT_MS = 5 * 60_000;
 const log = (line: string) => console.log(`[pipeline] ${line}`);

@@ -11,7 +11,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { Command, Option } from 'commander';
 import { $ } from 'zx';
 import { parseDurationMs } from '../config/duration.ts';
@@ -24,12 +24,12 @@ import { compareLedger } from './verify/ledger.ts';
 import type { GateRecord } from '../gate/run.ts';
 import { runLoad } from './verify/load.ts';
 import { DEFAULT_MIX, mixFromFile, mixFromFlags, type MixEntry } from './verify/mix.ts';
-import { jobVersion, watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
-import { sleep } from './verify/sleep.ts';
+import { jobVersion } from '../lib/nomad.ts';
+import { watchDeployment, type WatchResult } from './verify/nomad-watch.ts';
+import { sleep } from '../lib/sleep.ts';
 import { consoleSummary, summarize, writeReport, type Report } from './verify/report.ts';
 import type { DeployEvent } from './verify/types.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const DEFAULTS = {
   url:          'http://127.0.0.1:18080/',
