@@ -21,7 +21,7 @@ import { Command } from 'commander';
 import { $ } from 'zx';
 import { consulAgentConfig, nomadAgentConfig, toJsonFile, type AgentInput } from '../agents/index.ts';
 import { requestJson } from '../lib/http.ts';
-import { toolPaths } from './tools.ts';
+import { toolPaths } from '../toolchain/index.ts';
 
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { clusterDown, clusterUp } from './cluster.ts';
 import { deploy } from './deploy.ts';
-import { ensureTools } from './tools.ts';
+import { ensureTools } from '../toolchain/index.ts';
 import { verify, DEFAULTS as VERIFY } from './verify.ts';
 
 export async function main(): Promise<number> {

@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../lib/repo-root.ts';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load.ts';
 import { clusterEnv, clusterState, type ClusterOptions } from './cluster.ts';
-import { toolPaths } from './tools.ts';
+import { toolPaths } from '../toolchain/index.ts';
 
 
 export const TARGET_DEFAULTS = {

@@ -19,7 +19,7 @@ import { deployTarget, type DeployTarget, type TargetOptions } from './deploy-ta
 import { loadConfig } from '../config/load.ts';
 import type { GateRecord } from '../gate/run.ts';
 import { gateJob } from './gate.ts';
-import { toolPaths } from './tools.ts';
+import { toolPaths } from '../toolchain/index.ts';
 import { jobVersion } from '../lib/nomad.ts';
 
 export type { DeployTarget } from './deploy-target.ts';

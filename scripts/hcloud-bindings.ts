@@ -15,7 +15,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { $ } from 'zx';
-import { toolPaths } from './tools.ts';
+import { toolPaths } from '../toolchain/index.ts';
 
 export const BINDING_DIR = path.join(REPO_ROOT, '.gen', 'providers', 'hcloud');
 /** The binding's folders stacks/hetzner-stack.ts imports (and .gitignore lets through). */

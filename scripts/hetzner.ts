@@ -21,7 +21,7 @@ import { ConfigError } from '../config/errors.ts';
 import { SECRET_VARIABLES, type SecretVariable } from '../hetzner/cloud-init.ts';
 import { parseHetznerConfig, type HetznerConfig } from '../hetzner/config.ts';
 import { DEFAULT_ENDPOINT, deleteUrl, listUrl, SWEEP_ORDER } from '../hetzner/sweep.ts';
-import { toolPaths } from './tools.ts';
+import { toolPaths } from '../toolchain/index.ts';
 
 
 export const DEFAULTS = {

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
 import { clusterDown, clusterEnv, clusterUp } from '../../scripts/cluster.ts';
 import { taintedResources, type TerraformState } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 import { phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-gitops'), portBase: 20900 };

@@ -13,7 +13,7 @@ import { ConfigError } from '../../config/errors.ts';
 import { loadConfig, resolveConfig } from '../../config/load.ts';
 import { canaryJob, traefikJob, type NomadJob } from '../../jobs/index.ts';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
-import { toolPaths } from '../../scripts/tools.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 import { timingConfigIssues, timingPlans } from '../../timing/model.ts';
 import { configArb } from '../unit/config-arbitraries.ts';
 import { droppedFields } from './support.ts';

@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { deploy } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';
 import { phase, verifyOn } from './support.ts';
 

@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll } from 'vitest';
 import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
 import { deploy } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 import type { VerifyOptions } from '../../scripts/verify.ts';
 
 /** Shared by the end-to-end tests: field-by-field comparison with what Nomad holds, and phase timing. */
