@@ -6,7 +6,7 @@
  * or Ctrl-C). Exit code: the verifier's.
  */
 import path from 'node:path';
-import { clusterDown, clusterUp } from './cluster.ts';
+import { clusterDown, clusterUp } from '../cluster/index.ts';
 import { deploy } from './deploy.ts';
 import { ensureTools } from '../toolchain/index.ts';
 import { verify, DEFAULTS as VERIFY } from './verify.ts';

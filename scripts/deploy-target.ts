@@ -14,7 +14,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load.ts';
-import { clusterEnv, clusterState, type ClusterOptions } from './cluster.ts';
+import { clusterEnv, clusterState, type ClusterOptions } from '../cluster/index.ts';
 import { toolPaths } from '../toolchain/index.ts';
 
 

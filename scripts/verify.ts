@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../lib/repo-root.ts';
 import { Command, Option } from 'commander';
 import { $ } from 'zx';
 import { parseDurationMs } from '../config/duration.ts';
-import { clusterEnv, clusterState, readToken } from './cluster.ts';
+import { clusterEnv, clusterState, readToken } from '../cluster/index.ts';
 import { deploy, type DeployOptions } from './deploy.ts';
 import { deployTarget } from './deploy-target.ts';
 import { capacityBySecond, pollConsulCapacity, type CapacitySample } from './verify/capacity.ts';

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { ConfigError } from '../../config/errors.ts';
 import { loadConfig, resolveConfig } from '../../config/load.ts';
 import { canaryJob, traefikJob, type NomadJob } from '../../jobs/index.ts';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { clusterDown, clusterUp } from '../../cluster/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { timingConfigIssues, timingPlans } from '../../timing/model.ts';
 import { configArb } from '../unit/config-arbitraries.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { clusterDown, clusterUp } from '../../cluster/index.ts';
 import { deploy } from '../../scripts/deploy.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';

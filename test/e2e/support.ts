@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll } from 'vitest';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
+import { clusterDown, clusterUp } from '../../cluster/index.ts';
 import { deploy } from '../../scripts/deploy.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import type { VerifyOptions } from '../../scripts/verify.ts';

@@ -7,7 +7,7 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { clusterEnv, readToken } from '../../scripts/cluster.ts';
+import { clusterEnv, readToken } from '../../cluster/index.ts';
 import { verify } from '../../scripts/verify.ts';
 import { mixFromFlags } from '../../scripts/verify/mix.ts';
 import { phase, useLocalCluster, verifyOn } from './support.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { clusterEnv, clusterPorts, consulConfig, clusterLayout, exportLines, listenPorts, nomadConfig, PORT_BLOCK } from '../../scripts/cluster.ts';
+import { clusterEnv, clusterPorts, consulConfig, clusterLayout, exportLines, listenPorts, nomadConfig, PORT_BLOCK } from '../../cluster/layout.ts';
 import { mirrorBinPath, terraformPlatform } from '../../toolchain/index.ts';
 import { PROVIDER_NOMAD } from '../../pins/index.ts';
 
