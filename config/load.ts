@@ -259,7 +259,7 @@ function applyVersionOverrides(props: unknown, env: Readonly<Record<string, stri
 
 /**
  * ZERODROP_TF_STATE_DIR moves local Terraform state (a disposable cluster keeps it with the
- * cluster, see scripts/deploy.ts). Applied before validation, so the schema checks it like
+ * cluster, see deploy/deploy.ts). Applied before validation, so the schema checks it like
  * any `cluster.state.dir`.
  */
 function applyStateDirOverride(props: unknown, env: Readonly<Record<string, string | undefined>>): unknown {

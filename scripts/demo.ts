@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { clusterDown, clusterUp } from '../cluster/index.ts';
-import { deploy } from './deploy.ts';
+import { deploy } from '../deploy/index.ts';
 import { ensureTools } from '../toolchain/index.ts';
 import { verify, DEFAULTS as VERIFY } from './verify.ts';
 

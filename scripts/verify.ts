@@ -16,8 +16,8 @@ import { Command, Option } from 'commander';
 import { $ } from 'zx';
 import { parseDurationMs } from '../config/duration.ts';
 import { clusterEnv, clusterState, readToken } from '../cluster/index.ts';
-import { deploy, type DeployOptions } from './deploy.ts';
-import { deployTarget } from './deploy-target.ts';
+import { deploy, type DeployOptions } from '../deploy/index.ts';
+import { deployTarget } from '../deploy/index.ts';
 import { capacityBySecond, pollConsulCapacity, type CapacitySample } from './verify/capacity.ts';
 import { readLedger } from '../app/ledger.ts';
 import { compareLedger } from './verify/ledger.ts';
@@ -209,7 +209,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
 
 /**
  * The Nomad to watch, and why: --nomad-addr; else, when the kit deploys, the cluster it deploys to
- * (scripts/deploy-target.ts, so the watch and the deploy never disagree); else (--deploy-cmd)
+ * (deploy/target.ts, so the watch and the deploy never disagree); else (--deploy-cmd)
  * NOMAD_ADDR or the running local cluster.
  */
 async function nomadTarget(f: { nomadAddr?: string; config?: string; deployCmd?: string }, env: NodeJS.ProcessEnv): Promise<{ nomadAddr: string; nomadToken?: string; why: string }> {

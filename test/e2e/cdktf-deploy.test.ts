@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
 import { unescapeTerraformTemplate } from '../../stacks/terraform-strings.ts';
 import { clusterDown, clusterEnv, clusterUp } from '../../cluster/index.ts';
-import { deploy, taintedResources, type CdkTfJson, type TerraformState } from '../../scripts/deploy.ts';
+import { deploy, taintedResources, type CdkTfJson, type TerraformState } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { droppedFields, phase } from './support.ts';
 

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { clusterDown, clusterUp } from '../../cluster/index.ts';
-import { deploy } from '../../scripts/deploy.ts';
+import { deploy } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';
 import { phase } from './support.ts';

@@ -17,7 +17,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
 import { clusterDown, clusterEnv, clusterUp } from '../../cluster/index.ts';
-import { taintedResources, type TerraformState } from '../../scripts/deploy.ts';
+import { taintedResources, type TerraformState } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { phase } from './support.ts';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { describe, expect, test } from 'vitest';
-import { deploy } from '../../scripts/deploy.ts';
+import { deploy } from '../../deploy/index.ts';
 import { verify, type VerifyOptions } from '../../scripts/verify.ts';
 import { phase, useLocalCluster, verifyOn } from './support.ts';
 

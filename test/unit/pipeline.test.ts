@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { judgeRollout, type Deployment } from '../../scripts/pipeline/rollout-outcome.ts';
+import { judgeRollout, type Deployment } from '../../deploy/rollout-outcome.ts';
 
 const d = (Status: string, StatusDescription: string): Deployment => ({ ID: '0123456789abcdef', JobVersion: 3, Status, StatusDescription });
 

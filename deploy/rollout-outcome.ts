@@ -4,9 +4,9 @@
  * cancelled deployment, an auto-revert ("rolling back"), or a job running another version than
  * the config asks for fails the pipeline.
  */
-import { HttpError } from '../../lib/http.ts';
-import { nomadGet, type NomadClientOptions } from '../../lib/nomad.ts';
-import { sleep } from '../../lib/sleep.ts';
+import { HttpError } from '../lib/http.ts';
+import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
+import { sleep } from '../lib/sleep.ts';
 
 export interface Deployment {
   readonly ID: string;
