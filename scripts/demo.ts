@@ -9,7 +9,7 @@ import path from 'node:path';
 import { clusterDown, clusterUp } from '../cluster/index.ts';
 import { deploy } from '../deploy/index.ts';
 import { ensureTools } from '../toolchain/index.ts';
-import { verify, DEFAULTS as VERIFY } from './verify.ts';
+import { verify, DEFAULTS as VERIFY } from '../verify/index.ts';
 
 export async function main(): Promise<number> {
   const ac = new AbortController();

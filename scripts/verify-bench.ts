@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/repo-root.ts';
-import { benchTable, runBench } from './verify/bench.ts';
+import { benchTable, runBench } from '../verify/index.ts';
 
 const rate = Number(process.argv[2] ?? 1000);
 const seconds = Number(process.argv[3] ?? 10);

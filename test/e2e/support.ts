@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { clusterDown, clusterUp } from '../../cluster/index.ts';
 import { deploy } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
-import type { VerifyOptions } from '../../scripts/verify.ts';
+import type { VerifyOptions } from '../../verify/index.ts';
 
 /** Shared by the end-to-end tests: field-by-field comparison with what Nomad holds, and phase timing. */
 

@@ -1,5 +1,5 @@
-import { nomadGet, type NomadClientOptions } from '../../lib/nomad.ts';
-import { sleep } from '../../lib/sleep.ts';
+import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
+import { sleep } from '../lib/sleep.ts';
 import type { DeployEvent } from './types.ts';
 
 /**
@@ -9,7 +9,7 @@ import type { DeployEvent } from './types.ts';
  * deadline and an AbortSignal; every request has its own timeout.
  */
 
-/** Deployment events are the verifier's DeployEvent (scripts/verify/types.ts); the watcher emits these kinds. */
+/** Deployment events are the verifier's DeployEvent (verify/types.ts); the watcher emits these kinds. */
 export type WatchEvent = DeployEvent & {
   kind: 'deploy-start' | 'canary-placed' | 'canary-healthy' | 'canary-unhealthy' | 'promoted' | 'old-stopping' | 'old-stopped' | 'successful' | 'failed' | 'cancelled' | 'reverted';
 };
