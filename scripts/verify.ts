@@ -4,11 +4,9 @@
  * the deployment followed on Nomad, report + timeline (verify/). Exit 0 only on a pass, 1 on a
  * failure, 2 on bad flags, 130 when interrupted.
  */
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDurationMs } from '../config/duration.ts';
-import { REPO_ROOT } from '../lib/repo-root.ts';
-import { consulTarget, DEFAULTS, flagProblems, mixFromFile, mixFromFlags, nomadTarget, verify } from '../verify/index.ts';
+import { DEFAULTS, flagProblems, optionsFromFlags, verify, type VerifyFlags } from '../verify/index.ts';
 
 /** `--url a --url b,c` → [a, b, c]. */
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -39,10 +37,8 @@ export async function main(argv = process.argv): Promise<number> {
     .addOption(new Option('--config <file>', 'kit config for the default deploy').env('ZERODROP_CONFIG'))
     .addOption(new Option('--deploy-cmd <cmd>', 'deploy with this shell command instead of the kit').env('ZERODROP_VERIFY_DEPLOY_CMD'))
     .parse(argv);
-  const f = c.opts<{ url?: string[]; timeout: string; mix?: string; request?: string[]; ledger?: string; consulAddr?: string; consulService?: string; host: string; rate: number; baseline: number; tail: number; maxDuration: number; threshold: number; expect: 'successful' | 'failed'; reportDir?: string; nomadAddr?: string; job: string; version: string; config?: string; deployCmd?: string }>();
-  const urls = f.url?.length ? f.url : [DEFAULTS.url];
-  const timeoutMs = parseDurationMs(f.timeout);
-  const problems = flagProblems(f, timeoutMs);
+  const f = c.opts<VerifyFlags>();
+  const problems = flagProblems(f, parseDurationMs(f.timeout));
   if (problems.length) {
     console.error(problems.join('\n'));
     return 2;
@@ -54,33 +50,7 @@ export async function main(argv = process.argv): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
-    const mix = f.mix ? await mixFromFile(f.mix) : f.request?.length ? mixFromFlags(f.request) : undefined;
-    const { why, ...target } = await nomadTarget(f, env);
-    console.log(`[verify] watching Nomad ${target.nomadAddr} (${why})`);
-    const consul = await consulTarget(f.consulAddr, f.consulService ?? f.job, env);
-    console.log(consul ? `[verify] capacity: polling Consul ${consul.address} for service "${consul.service}"` : '[verify] capacity: no Consul (no --consul-addr, CONSUL_HTTP_ADDR or local cluster): answering instances only');
-    const { exitCode } = await verify({
-      url: urls[0]!,
-      ...(urls.length > 1 ? { moreUrls: urls.slice(1) } : {}),
-      timeoutMs: timeoutMs!,
-      ...(mix ? { mix } : {}),
-      ...(f.ledger ? { ledgerFile: path.resolve(f.ledger) } : {}),
-      ...(consul ? { consul } : {}),
-      host: f.host,
-      rate: f.rate,
-      baselineS: f.baseline,
-      tailS: f.tail,
-      maxDurationS: f.maxDuration,
-      threshold: f.threshold,
-      expect: f.expect,
-      reportDir: f.reportDir ?? path.join(REPO_ROOT, 'reports', new Date().toISOString().replace(/[:.]/g, '-')),
-      ...target,
-      job: f.job,
-      version: f.version,
-      ...(f.config ? { config: f.config } : {}),
-      ...(f.deployCmd ? { deployCmd: f.deployCmd } : {}),
-      signal: ac.signal,
-    });
+    const { exitCode } = await verify(await optionsFromFlags(f, env, ac.signal, (line) => console.log(line)));
     return exitCode;
   } catch (err) {
     console.error(`[verify] ${(err as Error).message}`);

@@ -7,4 +7,4 @@
 export { benchTable, runBench } from './bench.ts';
 export { DEFAULT_MIX, mixFromFile, mixFromFlags, type MixEntry } from './mix.ts';
 export { DEFAULTS, verify, type VerifyOptions, type VerifyResult } from './run.ts';
-export { consulTarget, flagProblems, nomadTarget } from './targets.ts';
+export { consulTarget, flagProblems, nomadTarget, optionsFromFlags, type VerifyFlags } from './targets.ts';

@@ -2,9 +2,13 @@
  * Where the verifier looks: the Nomad whose deployments it follows and the Consul it polls for
  * routable instances, each with the reason it was chosen.
  */
+import path from 'node:path';
+import { parseDurationMs } from '../config/duration.ts';
+import { REPO_ROOT } from '../lib/repo-root.ts';
+import { mixFromFile, mixFromFlags } from './mix.ts';
 import { clusterEnv, clusterState, readToken } from '../cluster/index.ts';
 import { deployTarget } from '../deploy/index.ts';
-import type { VerifyOptions } from './run.ts';
+import { DEFAULTS, type VerifyOptions } from './run.ts';
 
 /**
  * The Nomad to watch, and why: --nomad-addr; else, when the kit deploys, the cluster it deploys to
@@ -44,4 +48,40 @@ export function flagProblems(f: { timeout: string; mix?: string; request?: strin
     !(f.baseline >= 0 && f.tail >= 0) && `--baseline/--tail: must be ≥ 0 seconds`,
     !(f.maxDuration > f.baseline + f.tail) && `--max-duration: ${f.maxDuration} — must exceed --baseline + --tail (${f.baseline + f.tail} s)`,
   ].filter((p): p is string => typeof p === 'string');
+}
+
+/** The flags of `npm run verify`, as commander parses them. */
+export type VerifyFlags = { url?: string[]; timeout: string; mix?: string; request?: string[]; ledger?: string; consulAddr?: string; consulService?: string; host: string; rate: number; baseline: number; tail: number; maxDuration: number; threshold: number; expect: 'successful' | 'failed'; reportDir?: string; nomadAddr?: string; job: string; version: string; config?: string; deployCmd?: string };
+
+/** The run the flags ask for: mix, targets (each logged with why it was chosen), report dir. */
+export async function optionsFromFlags(f: VerifyFlags, env: NodeJS.ProcessEnv, signal: AbortSignal, log: (line: string) => void): Promise<VerifyOptions> {
+  const urls = f.url?.length ? f.url : [DEFAULTS.url];
+  const timeoutMs = parseDurationMs(f.timeout);
+    const mix = f.mix ? await mixFromFile(f.mix) : f.request?.length ? mixFromFlags(f.request) : undefined;
+  const { why, ...target } = await nomadTarget(f, env);
+  log(`[verify] watching Nomad ${target.nomadAddr} (${why})`);
+  const consul = await consulTarget(f.consulAddr, f.consulService ?? f.job, env);
+  log(consul ? `[verify] capacity: polling Consul ${consul.address} for service "${consul.service}"` : '[verify] capacity: no Consul (no --consul-addr, CONSUL_HTTP_ADDR or local cluster): answering instances only');
+  return {
+    url: urls[0]!,
+    ...(urls.length > 1 ? { moreUrls: urls.slice(1) } : {}),
+    timeoutMs: timeoutMs!,
+    ...(mix ? { mix } : {}),
+    ...(f.ledger ? { ledgerFile: path.resolve(f.ledger) } : {}),
+    ...(consul ? { consul } : {}),
+    host: f.host,
+    rate: f.rate,
+    baselineS: f.baseline,
+    tailS: f.tail,
+    maxDurationS: f.maxDuration,
+    threshold: f.threshold,
+    expect: f.expect,
+    reportDir: f.reportDir ?? path.join(REPO_ROOT, 'reports', new Date().toISOString().replace(/[:.]/g, '-')),
+    ...target,
+    job: f.job,
+    version: f.version,
+    ...(f.config ? { config: f.config } : {}),
+    ...(f.deployCmd ? { deployCmd: f.deployCmd } : {}),
+    signal,
+  };
 }

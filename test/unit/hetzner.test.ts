@@ -10,7 +10,7 @@ import { expiryLabel, parseExpiryLabel, parseHetznerConfig, resolveHetznerConfig
 import { CONSUL_RELEASE, NOMAD_RELEASE, releaseFor, TRAEFIK_RELEASE } from '../../hetzner/releases.ts';
 import { listUrl } from '../../hetzner/sweep.ts';
 import { clusterLayout, localAgentInput } from '../../cluster/index.ts';
-import { requireToken, sweepRun, TOKEN_MISSING } from '../../scripts/hetzner.ts';
+import { requireToken, sweepRun, TOKEN_MISSING } from '../../cloud/index.ts';
 import { HetznerStack } from '../../stacks/hetzner-stack.ts';
 
 const TRAEFIK_SUM = 'a'.repeat(64);
