@@ -18,7 +18,7 @@ import { SECRET_VARIABLES, type SecretVariable } from '../hetzner/cloud-init.ts'
 import type { HetznerConfig } from '../hetzner/config.ts';
 import { DEFAULT_ENDPOINT, deleteUrl, listUrl, SWEEP_ORDER } from '../hetzner/sweep.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
-import { sleep } from '../lib/sleep.ts';
+import { sleep } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
 
 

@@ -16,6 +16,8 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { $ } from 'zx';
 import { requestJson } from '../lib/http.ts';
+import { tail } from '../lib/tail.ts';
+import { sleep, waitUntil } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
 import { clusterEnv, clusterLayout, consulConfig, DEFAULTS, gossipKey, listenPorts, nomadConfig, PORT_BLOCK, type ClusterEnv, type ClusterOptions, type GossipKeys } from './layout.ts';
 
@@ -86,18 +88,14 @@ function opensUnder(pid: number, dir: string): boolean {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** SIGTERM, wait up to `timeoutMs`, then SIGKILL; resolves when every pid is gone (bounded). */
 export async function stopPids(pids: readonly number[], timeoutMs = DEFAULTS.stopTimeoutMs): Promise<void> {
   const signal = (sig: NodeJS.Signals) => pids.forEach((pid) => { try { process.kill(pid, sig); } catch { /* gone */ } });
   signal('SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && pids.some(pidAlive)) await sleep(100);
-  if (pids.some(pidAlive)) {
+  const gone = () => !pids.some(pidAlive);
+  if (!(await waitUntil(gone, { timeoutMs, intervalMs: 100 }))) {
     signal('SIGKILL');
-    const hard = Date.now() + 5_000;
-    while (Date.now() < hard && pids.some(pidAlive)) await sleep(50);
+    await waitUntil(gone, { timeoutMs: 5_000, intervalMs: 50 });
   }
   const left = pids.filter(pidAlive);
   if (left.length) throw new ClusterError(`pids ${left.join(', ')} survived SIGKILL for 5s`);
@@ -136,11 +134,6 @@ function startDaemon(bin: string, args: string[], logFile: string, pidFile: stri
   } finally {
     closeSync(fd);
   }
-}
-
-async function tail(file: string, n = DEFAULTS.logTailLines): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-n).join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,7 +268,7 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
     for (;;) {
       if (opts.signal?.aborted) throw new ClusterError('interrupted while waiting for the cluster');
       for (const [name, pid, logFile] of [['consul', cpid, l.consul.log], ['nomad', npid, l.nomad.log]] as const) {
-        if (!pidAlive(pid)) throw new ClusterError(`${name} exited during start-up; last lines of ${logFile}:\n${await tail(logFile)}`);
+        if (!pidAlive(pid)) throw new ClusterError(`${name} exited during start-up; last lines of ${logFile}:\n${await tail(logFile, DEFAULTS.logTailLines)}`);
       }
       last = await healthChecks(e, token);
       if (last.every((c) => c.ok)) break;
@@ -283,7 +276,7 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
         const failed = last.filter((c) => !c.ok);
         const logs = failed.some((c) => c.name.startsWith('nomad')) ? l.nomad.log : l.consul.log;
         throw new ClusterError(
-          `not ready after ${(opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs) / 1000}s: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\nlast lines of ${logs}:\n${await tail(logs)}`,
+          `not ready after ${(opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs) / 1000}s: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\nlast lines of ${logs}:\n${await tail(logs, DEFAULTS.logTailLines)}`,
         );
       }
       await sleep(DEFAULTS.pollMs);
@@ -312,12 +305,10 @@ async function purgeJobs(e: ClusterEnv, log: (s: string) => void): Promise<void>
     }).catch(() => undefined);
   }
   if (jobs.length) log(`[cluster] purged ${jobs.length} job(s); waiting for their allocations to stop`);
-  const deadline = Date.now() + DEFAULTS.drainJobsMs;
-  while (Date.now() < deadline) {
+  await waitUntil(async () => {
     const allocs = await getJson<{ ClientStatus: string }[]>(`${e.nomadAddr}/v1/allocations?namespace=*`).catch(() => []);
-    if (!allocs.some((a) => a.ClientStatus === 'running' || a.ClientStatus === 'pending')) return;
-    await sleep(DEFAULTS.pollMs);
-  }
+    return !allocs.some((a) => a.ClientStatus === 'running' || a.ClientStatus === 'pending');
+  }, { timeoutMs: DEFAULTS.drainJobsMs, intervalMs: DEFAULTS.pollMs });
 }
 
 /** Unmount whatever Nomad mounted under its data dir (task secrets tmpfs), deepest first. */

@@ -6,7 +6,7 @@
  */
 import { HttpError } from '../lib/http.ts';
 import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
-import { sleep } from '../lib/sleep.ts';
+import { sleep } from '../lib/wait.ts';
 
 export interface Deployment {
   readonly ID: string;

@@ -11,11 +11,12 @@
  */
 import { closeSync, constants as FS, existsSync, openSync, readFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
-import { access, appendFile, copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, copyFile, link, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import { findOnPath } from '../config/load.ts';
+import { tail } from '../lib/tail.ts';
 import { missingSetting, providerHelp, providerSourcesDir, readSourceArchive, PROVIDER_SOURCES_ENV } from './provider-sources.ts';
 import { GO_ENV, PINS, type ModulePin, type ProviderInfo, type ProviderPin, type ToolPin } from '../pins/index.ts';
 
@@ -217,11 +218,6 @@ function goEnv(paths: ToolPaths, p: ToolPin): NodeJS.ProcessEnv {
     GOCACHE: paths.goBuildCache,
     CGO_ENABLED: p.cgo ? '1' : '0',
   };
-}
-
-async function tail(file: string, n: number): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-n).join('\n');
 }
 
 async function isExecutable(file: string): Promise<boolean> {

@@ -7,7 +7,7 @@
  * pollConsulCapacity() does the polling; capacityBySecond() is the pure aggregation.
  */
 import { requestJson } from '../lib/http.ts';
-import { sleep } from '../lib/sleep.ts';
+import { sleep } from '../lib/wait.ts';
 import type { RequestRecord } from './types.ts';
 
 export interface CapacitySample {

@@ -1,5 +1,5 @@
 import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
-import { sleep } from '../lib/sleep.ts';
+import { sleep } from '../lib/wait.ts';
 import type { DeployEvent } from './types.ts';
 
 /**

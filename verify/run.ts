@@ -15,7 +15,7 @@ import { deploy, type DeployOptions } from '../deploy/index.ts';
 import type { GateRecord } from '../gate/index.ts';
 import { jobVersion } from '../lib/nomad.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
-import { sleep } from '../lib/sleep.ts';
+import { sleep } from '../lib/wait.ts';
 import { capacityBySecond, pollConsulCapacity, type CapacitySample } from './capacity.ts';
 import { compareLedger } from './ledger.ts';
 import { runLoad } from './load.ts';
