@@ -1,7 +1,8 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { findOnPath } from '../lib/find-on-path.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { httpAddressProblem } from './validators.ts';
 import { zerodropSchema, type ZerodropConfig, type ZerodropProps } from './schema.ts';
@@ -216,20 +217,6 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 function isRelative(p: string): boolean {
   return p.startsWith('./') || p.startsWith('../');
-}
-
-/** The first executable file called `name` in the directories of `envPath` (like `which`). */
-export function findOnPath(name: string, envPath: string): string | undefined {
-  for (const dir of envPath.split(':').filter(Boolean)) {
-    const candidate = resolve(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      /* not in this dir */
-    }
-  }
-  return undefined;
 }
 
 /** Records an issue (and returns the command unchanged) when a bare name is not on PATH, so every miss is reported at once. */

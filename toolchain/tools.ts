@@ -15,7 +15,7 @@ import { access, appendFile, copyFile, link, mkdir, rm, writeFile } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { $, type ProcessPromise } from 'zx';
-import { findOnPath } from '../config/load.ts';
+import { findOnPath } from '../lib/find-on-path.ts';
 import { tail } from '../lib/tail.ts';
 import { missingSetting, providerHelp, providerSourcesDir, readSourceArchive, PROVIDER_SOURCES_ENV } from './provider-sources.ts';
 import { GO_ENV, PINS, type ModulePin, type ProviderInfo, type ProviderPin, type ToolPin } from '../pins/index.ts';
