@@ -1,6 +1,6 @@
 import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
 import { sleep } from '../lib/wait.ts';
-import type { DeployEvent } from './types.ts';
+import type { DeployEvent, DeployEventKind } from './types.ts';
 
 /**
  * Follows every Nomad deployment of a job that starts after the baseline version (a
@@ -9,9 +9,9 @@ import type { DeployEvent } from './types.ts';
  * deadline and an AbortSignal; every request has its own timeout.
  */
 
-/** Deployment events are the verifier's DeployEvent (verify/types.ts); the watcher emits these kinds. */
+/** Deployment events are the verifier's DeployEvent (verify/types.ts); the watcher emits every kind but the deploy command's exit, which run.ts records. */
 export type WatchEvent = DeployEvent & {
-  kind: 'deploy-start' | 'canary-placed' | 'canary-healthy' | 'canary-unhealthy' | 'promoted' | 'old-stopping' | 'old-stopped' | 'successful' | 'failed' | 'cancelled' | 'reverted';
+  kind: Exclude<DeployEventKind, 'deploy-cmd-exit'>;
 };
 
 export interface WatchOptions extends NomadClientOptions {
