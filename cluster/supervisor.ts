@@ -17,7 +17,7 @@ import net from 'node:net';
 import { $ } from 'zx';
 import { requestJson } from '../lib/http.ts';
 import { tail } from '../lib/tail.ts';
-import { sleep, waitUntil } from '../lib/wait.ts';
+import { waitUntil } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
 import { clusterEnv, clusterLayout, consulConfig, DEFAULTS, gossipKey, listenPorts, nomadConfig, PORT_BLOCK, type ClusterEnv, type ClusterOptions, type GossipKeys } from './layout.ts';
 
@@ -263,23 +263,22 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
     const npid = startDaemon(b.nomad, ['agent', '-config', l.nomad.config], l.nomad.log, l.nomad.pid);
     log(`[cluster] nomad  pid ${npid}, log ${l.nomad.log}`);
 
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs);
+    const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
     let last: HealthCheck[] = [];
-    for (;;) {
+    const ready = await waitUntil(async () => {
       if (opts.signal?.aborted) throw new ClusterError('interrupted while waiting for the cluster');
       for (const [name, pid, logFile] of [['consul', cpid, l.consul.log], ['nomad', npid, l.nomad.log]] as const) {
         if (!pidAlive(pid)) throw new ClusterError(`${name} exited during start-up; last lines of ${logFile}:\n${await tail(logFile, DEFAULTS.logTailLines)}`);
       }
       last = await healthChecks(e, token);
-      if (last.every((c) => c.ok)) break;
-      if (Date.now() > deadline) {
-        const failed = last.filter((c) => !c.ok);
-        const logs = failed.some((c) => c.name.startsWith('nomad')) ? l.nomad.log : l.consul.log;
-        throw new ClusterError(
-          `not ready after ${(opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs) / 1000}s: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\nlast lines of ${logs}:\n${await tail(logs, DEFAULTS.logTailLines)}`,
-        );
-      }
-      await sleep(DEFAULTS.pollMs);
+      return last.every((c) => c.ok);
+    }, { timeoutMs: readyTimeoutMs, intervalMs: DEFAULTS.pollMs });
+    if (!ready) {
+      const failed = last.filter((c) => !c.ok);
+      const logs = failed.some((c) => c.name.startsWith('nomad')) ? l.nomad.log : l.consul.log;
+      throw new ClusterError(
+        `not ready after ${readyTimeoutMs / 1000}s: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\nlast lines of ${logs}:\n${await tail(logs, DEFAULTS.logTailLines)}`,
+      );
     }
     for (const c of last) log(`[cluster] ok  ${c.name}: ${c.detail}`);
     return e;
