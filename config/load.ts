@@ -1,7 +1,8 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { findOnPath } from '../lib/find-on-path.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { httpAddressProblem } from './validators.ts';
 import { zerodropSchema, type ZerodropConfig, type ZerodropProps } from './schema.ts';
@@ -218,20 +219,6 @@ function isRelative(p: string): boolean {
   return p.startsWith('./') || p.startsWith('../');
 }
 
-/** The first executable file called `name` in the directories of `envPath` (like `which`). */
-export function findOnPath(name: string, envPath: string): string | undefined {
-  for (const dir of envPath.split(':').filter(Boolean)) {
-    const candidate = resolve(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      /* not in this dir */
-    }
-  }
-  return undefined;
-}
-
 /** Records an issue (and returns the command unchanged) when a bare name is not on PATH, so every miss is reported at once. */
 function resolveLocalPath(path: string, command: string, baseDir: string, env: Readonly<Record<string, string | undefined>>, issues: ConfigIssue[]): string {
   if (isAbsolute(command)) return command;
@@ -259,7 +246,7 @@ function applyVersionOverrides(props: unknown, env: Readonly<Record<string, stri
 
 /**
  * ZERODROP_TF_STATE_DIR moves local Terraform state (a disposable cluster keeps it with the
- * cluster, see scripts/deploy.ts). Applied before validation, so the schema checks it like
+ * cluster, see deploy/deploy.ts). Applied before validation, so the schema checks it like
  * any `cluster.state.dir`.
  */
 function applyStateDirOverride(props: unknown, env: Readonly<Record<string, string | undefined>>): unknown {

@@ -1,7 +1,8 @@
 import { request } from 'undici';
 import { formatDuration as d } from '../config/duration.ts';
 import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
-import { HttpError, requestJson } from '../scripts/http.ts';
+import { HttpError, requestJson } from '../lib/http.ts';
+import { sleep } from '../lib/wait.ts';
 import { traefikUpSteadyMs, type TimingPlan } from '../timing/model.ts';
 import { trackNames, traefikNames, TRACK_HEADER, TRACK_VALUE, type Track } from '../traefik/service-tags.ts';
 import { analyse, type AnalysisResult } from './analysis.ts';
@@ -300,17 +301,4 @@ async function runAnalysis(o: GateOptions, gate: NonNullable<ServiceConfig['gate
   const result = analyse(before, after, names, { minRequests: a.minRequests, maxErrorRatio: a.maxErrorRatio, ...(a.maxP99Ratio !== undefined ? { maxP99Ratio: a.maxP99Ratio } : {}), ...(a.maxP99 !== undefined ? { maxP99: a.maxP99 } : {}) });
   step(`analysis ${result.verdict}: ${describe(result)}${result.reasons.length ? ` — ${result.reasons.join('; ')}` : ''}`);
   return result;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

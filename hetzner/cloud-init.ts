@@ -65,7 +65,7 @@ export function loadBalancerIp(subnetCidr: string): string {
   return subnetHost(subnetCidr, LOAD_BALANCER_HOST);
 }
 
-/** The agent-config input of a Hetzner node: same shape as the local cluster's (scripts/cluster.ts `localAgentInput`). */
+/** The agent-config input of a Hetzner node: same shape as the local cluster's (cluster/layout.ts `localAgentInput`). */
 export function hetznerAgentInput(node: NodePlan, serverIps: readonly string[], maxKillTimeout = '30s'): AgentInput {
   return {
     role: node.role,

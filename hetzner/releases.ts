@@ -1,6 +1,6 @@
 /**
  * The release binaries a Hetzner node installs, pinned with their download URL and sha256: the
- * same versions `npm run tools` builds from source for the local cluster (scripts/tool-versions.ts).
+ * same versions `npm run tools` builds from source for the local cluster (pins/index.ts).
  *
  * Consul and Nomad: the sha256 values are HashiCorp's published ones for these zips, as recorded
  * in HashiCorp's own Homebrew tap (github.com/hashicorp/homebrew-tap, Formula/consul.rb at
@@ -8,7 +8,7 @@
  * the releases' SHA256SUMS files. Traefik: no published sum for v3.6.12 is recorded here, so it is
  * a required input (`hetzner.traefikSha256`); `releaseFor` says where to read it.
  */
-import { CONSUL, NOMAD, TRAEFIK } from '../scripts/tool-versions.ts';
+import { CONSUL, NOMAD, TRAEFIK } from '../pins/index.ts';
 
 export type Arch = 'amd64' | 'arm64';
 export type ReleaseName = 'consul' | 'nomad' | 'traefik';

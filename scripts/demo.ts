@@ -6,10 +6,10 @@
  * or Ctrl-C). Exit code: the verifier's.
  */
 import path from 'node:path';
-import { clusterDown, clusterUp } from './cluster.ts';
-import { deploy } from './deploy.ts';
-import { ensureTools } from './tools.ts';
-import { verify, DEFAULTS as VERIFY } from './verify.ts';
+import { clusterDown, clusterUp } from '../cluster/index.ts';
+import { deploy } from '../deploy/index.ts';
+import { ensureTools } from '../toolchain/index.ts';
+import { verify, DEFAULTS as VERIFY } from '../verify/index.ts';
 
 export async function main(): Promise<number> {
   const ac = new AbortController();

@@ -5,50 +5,10 @@
  * `npm run deploy` runs it on its own while `cdktf deploy` waits. Exit 0 when it promoted (or had
  * nothing to gate), 1 when it failed the deployment, 2 on bad arguments.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError } from '../config/errors.ts';
-import { loadConfig } from '../config/load.ts';
-import { runGate, traefikUrls, type GateRecord } from '../gate/run.ts';
-import { timingPlans } from '../timing/model.ts';
-import { deployTarget } from './deploy-target.ts';
-
-export interface GateRunOptions {
-  readonly job: string;
-  readonly config: string;
-  readonly nomadAddr: string;
-  readonly env: NodeJS.ProcessEnv;
-  readonly afterJobVersion?: number;
-  readonly record?: string;
-  readonly signal?: AbortSignal;
-  readonly log?: (line: string) => void;
-}
-
-/** Loads the config, finds the service, runs its gate and writes the record (JSON) when asked. */
-export async function gateJob(o: GateRunOptions): Promise<GateRecord> {
-  const config = loadConfig(o.config, { env: o.env });
-  const service = config.services.find((s) => s.name === o.job);
-  if (!service) throw new Error(`no service "${o.job}" in ${o.config} (services: ${config.services.map((s) => s.name).join(', ')})`);
-  const plan = timingPlans(config).get(service.name)!;
-  const urls = traefikUrls(config.traefik, o.env);
-  const record = await runGate({
-    config,
-    service,
-    plan,
-    nomad: { address: o.nomadAddr, ...(o.env.NOMAD_TOKEN ? { token: o.env.NOMAD_TOKEN } : {}) },
-    traefikUrl: urls.url,
-    traefikAdminUrl: urls.adminUrl,
-    ...(o.afterJobVersion !== undefined ? { afterJobVersion: o.afterJobVersion } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.log ? { log: o.log } : {}),
-  });
-  if (o.record) {
-    await mkdir(path.dirname(o.record), { recursive: true });
-    await writeFile(o.record, `${JSON.stringify(record, null, 2)}\n`);
-  }
-  return record;
-}
+import { gateJob } from '../gate/index.ts';
+import { deployTarget } from '../deploy/index.ts';
 
 export async function main(argv = process.argv): Promise<number> {
   const f = new Command('gate')

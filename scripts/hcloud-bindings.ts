@@ -13,11 +13,10 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { $ } from 'zx';
-import { toolPaths } from './tools.ts';
+import { toolPaths } from '../toolchain/index.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BINDING_DIR = path.join(REPO_ROOT, '.gen', 'providers', 'hcloud');
 /** The binding's folders stacks/hetzner-stack.ts imports (and .gitignore lets through). */
 export const USED = ['provider', 'ssh-key', 'network', 'network-subnet', 'firewall', 'server', 'load-balancer', 'load-balancer-network', 'load-balancer-service', 'load-balancer-target'] as const;

@@ -6,10 +6,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { benchTable, runBench } from './verify/bench.ts';
+import { REPO_ROOT } from '../lib/repo-root.ts';
+import { benchTable, runBench } from '../verify/index.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rate = Number(process.argv[2] ?? 1000);
 const seconds = Number(process.argv[3] ?? 10);
 if (!(rate > 0 && rate <= 5000 && seconds > 0 && seconds <= 60)) {

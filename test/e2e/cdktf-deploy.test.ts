@@ -16,9 +16,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
 import { unescapeTerraformTemplate } from '../../stacks/terraform-strings.ts';
-import { clusterDown, clusterEnv, clusterUp } from '../../scripts/cluster.ts';
-import { deploy, taintedResources, type CdkTfJson, type TerraformState } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
+import { clusterDown, clusterEnv, clusterUp } from '../../cluster/index.ts';
+import { deploy, taintedResources, type CdkTfJson, type TerraformState } from '../../deploy/index.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 import { droppedFields, phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-cdktf'), portBase: 20100 };

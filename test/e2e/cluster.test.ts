@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { consulAgentConfig, nomadAgentConfig } from '../../agents/index.ts';
 import { hetznerAgentInput, nodePlans } from '../../hetzner/cloud-init.ts';
-import { clusterDown, clusterEnv, clusterLayout, clusterStatus, clusterUp, localAgentInput, readToken, type ClusterEnv } from '../../scripts/cluster.ts';
-import { toolPaths } from '../../scripts/tools.ts';
+import { clusterDown, clusterEnv, clusterLayout, clusterStatus, clusterUp, localAgentInput, readToken, type ClusterEnv } from '../../cluster/index.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 
 // A block away from the default 18500 so a developer's own cluster keeps running meanwhile.
 const PORT_BASE = 18900;

@@ -11,7 +11,7 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { verify } from '../../scripts/verify.ts';
+import { verify } from '../../verify/index.ts';
 import { phase, useLocalCluster, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-edge-change'), portBase: 21300 };

@@ -16,9 +16,9 @@ import { request } from 'undici';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
-import { clusterDown, clusterEnv, clusterUp } from '../../scripts/cluster.ts';
-import { taintedResources, type TerraformState } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
+import { clusterDown, clusterEnv, clusterUp } from '../../cluster/index.ts';
+import { taintedResources, type TerraformState } from '../../deploy/index.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 import { phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-gitops'), portBase: 20900 };

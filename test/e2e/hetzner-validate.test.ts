@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
-import { toolPaths } from '../../scripts/tools.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 
 // Offline: synth of the Hetzner stack, then `terraform init` + `terraform validate` with the real
 // hetznercloud/hcloud 1.68.0 from the local mirror. Nothing talks to the Hetzner API.

@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
-import { deploy } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
-import { verify, type VerifyOptions } from '../../scripts/verify.ts';
+import { clusterDown, clusterUp } from '../../cluster/index.ts';
+import { deploy } from '../../deploy/index.ts';
+import { toolPaths } from '../../toolchain/index.ts';
+import { verify, type VerifyOptions } from '../../verify/index.ts';
 import { phase, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-rollout'), portBase: 19300 };

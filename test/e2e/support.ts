@@ -3,10 +3,10 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll } from 'vitest';
-import { clusterDown, clusterUp } from '../../scripts/cluster.ts';
-import { deploy } from '../../scripts/deploy.ts';
-import { toolPaths } from '../../scripts/tools.ts';
-import type { VerifyOptions } from '../../scripts/verify.ts';
+import { clusterDown, clusterUp } from '../../cluster/index.ts';
+import { deploy } from '../../deploy/index.ts';
+import { toolPaths } from '../../toolchain/index.ts';
+import type { VerifyOptions } from '../../verify/index.ts';
 
 /** Shared by the end-to-end tests: field-by-field comparison with what Nomad holds, and phase timing. */
 

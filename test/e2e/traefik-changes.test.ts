@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { describe, expect, test } from 'vitest';
-import { deploy } from '../../scripts/deploy.ts';
-import { verify, type VerifyOptions } from '../../scripts/verify.ts';
+import { deploy } from '../../deploy/index.ts';
+import { verify, type VerifyOptions } from '../../verify/index.ts';
 import { phase, useLocalCluster, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-traefik-changes'), portBase: 20500 };

@@ -7,9 +7,9 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { clusterEnv, readToken } from '../../scripts/cluster.ts';
-import { verify } from '../../scripts/verify.ts';
-import { mixFromFlags } from '../../scripts/verify/mix.ts';
+import { clusterEnv, readToken } from '../../cluster/index.ts';
+import { verify } from '../../verify/index.ts';
+import { mixFromFlags } from '../../verify/index.ts';
 import { phase, useLocalCluster, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-verify-v2'), portBase: 21700 };

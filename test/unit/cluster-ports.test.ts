@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { clusterEnv, clusterPorts, consulConfig, clusterLayout, exportLines, listenPorts, nomadConfig, PORT_BLOCK } from '../../scripts/cluster.ts';
-import { mirrorBinPath, terraformPlatform } from '../../scripts/tools.ts';
-import { PROVIDER_NOMAD } from '../../scripts/tool-versions.ts';
+import { clusterEnv, clusterPorts, consulConfig, clusterLayout, exportLines, listenPorts, nomadConfig, PORT_BLOCK } from '../../cluster/layout.ts';
+import { mirrorBinPath, terraformPlatform } from '../../toolchain/index.ts';
+import { PROVIDER_NOMAD } from '../../pins/index.ts';
 
 describe('cluster', () => {
   describe('clusterPorts()', () => {

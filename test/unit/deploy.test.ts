@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { $ } from 'zx';
-import { providersFromRegistry, taintedResources, type CdkTfJson } from '../../scripts/deploy.ts';
-import { nomadAddressInFile } from '../../scripts/deploy-target.ts';
-import type { ToolPaths } from '../../scripts/tools.ts';
-import { PROVIDER_CONSUL, PROVIDER_NOMAD } from '../../scripts/tool-versions.ts';
+import { providersFromRegistry, taintedResources, type CdkTfJson } from '../../deploy/index.ts';
+import { nomadAddressInFile } from '../../deploy/index.ts';
+import type { ToolPaths } from '../../toolchain/index.ts';
+import { PROVIDER_CONSUL, PROVIDER_NOMAD } from '../../pins/index.ts';
 
 const edgeStack: CdkTfJson = { terraform: { required_providers: { nomad: { source: 'nomad', version: '2.5.2' }, consul: { source: 'consul', version: '2.22.1' } } } };
 

@@ -9,8 +9,8 @@ import { hetznerAgentInput, nodePlans, renderCloudInit, secretPlaceholder, SECRE
 import { expiryLabel, parseExpiryLabel, parseHetznerConfig, resolveHetznerConfig, type HetznerConfig } from '../../hetzner/config.ts';
 import { CONSUL_RELEASE, NOMAD_RELEASE, releaseFor, TRAEFIK_RELEASE } from '../../hetzner/releases.ts';
 import { listUrl } from '../../hetzner/sweep.ts';
-import { clusterLayout, localAgentInput } from '../../scripts/cluster.ts';
-import { requireToken, sweepRun, TOKEN_MISSING } from '../../scripts/hetzner.ts';
+import { clusterLayout, localAgentInput } from '../../cluster/index.ts';
+import { requireToken, sweepRun, TOKEN_MISSING } from '../../cloud/index.ts';
 import { HetznerStack } from '../../stacks/hetzner-stack.ts';
 
 const TRAEFIK_SUM = 'a'.repeat(64);

@@ -3,9 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { archiveCommand, providerHelp, providerSourcesDir, readSourceArchive } from '../../scripts/provider-sources.ts';
-import { buildTool, stampOf, terraformrcText, toolPaths } from '../../scripts/tools.ts';
-import { PROVIDER_CONSUL, PROVIDER_HCLOUD, PROVIDER_NOMAD, type ProviderPin } from '../../scripts/tool-versions.ts';
+import { archiveCommand, providerHelp, providerSourcesDir, readSourceArchive } from '../../toolchain/provider-sources.ts';
+import { buildTool, stampOf, terraformrcText, toolPaths } from '../../toolchain/tools.ts';
+import { PROVIDER_CONSUL, PROVIDER_HCLOUD, PROVIDER_NOMAD, type ProviderPin } from '../../pins/index.ts';
 
 describe('provider pins', () => {
   test('each is the tagged source archive of the version its binding was generated from', () => {
@@ -35,7 +35,7 @@ describe('readSourceArchive()', () => {
     expect(await readSourceArchive(PROVIDER_NOMAD, dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/terraform-provider-nomad-2\.5\.2\.tar\.gz cannot be read \(ENOENT\)$/) });
     await writeFile(path.join(dir, PROVIDER_NOMAD.source.file), 'not the archive');
     const bad = await readSourceArchive(PROVIDER_NOMAD, dir);
-    expect(bad).toMatchObject({ ok: false, problem: expect.stringContaining(`pinned ${PROVIDER_NOMAD.source.sha256} — not the archive scripts/tool-versions.ts pins, so it is not unpacked`) });
+    expect(bad).toMatchObject({ ok: false, problem: expect.stringContaining(`pinned ${PROVIDER_NOMAD.source.sha256} — not the archive pins/index.ts pins, so it is not unpacked`) });
   });
 
   test('an archive with the pinned sha256 comes back as the bytes that were checked', async () => {

@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { classifyError, DEFAULTS, defaultMaxInFlight, LoadOptionsError, runLoad, scheduledCount } from '../../scripts/verify/load.ts';
+import { classifyError, DEFAULTS, defaultMaxInFlight, LoadOptionsError, runLoad, scheduledCount } from '../../verify/load.ts';
 
 // Every server a test starts is closed here, even when the test fails.
 const servers: (Server | NetServer)[] = [];

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { consoleSummary, formatPercent, latencyStats, MARKDOWN_MAX_DROPS, markdownReport, summarize, versionRanges, writeReport, type SummarizeInput } from '../../scripts/verify/report.ts';
-import { timelineSvg } from '../../scripts/verify/timeline.ts';
-import type { RequestRecord } from '../../scripts/verify/types.ts';
+import { consoleSummary, formatPercent, latencyStats, MARKDOWN_MAX_DROPS, markdownReport, summarize, versionRanges, writeReport, type SummarizeInput } from '../../verify/report.ts';
+import { timelineSvg } from '../../verify/timeline.ts';
+import type { RequestRecord } from '../../verify/types.ts';
 
 // ---- fixtures -------------------------------------------------------------------------
 

@@ -11,15 +11,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { readLedger } from '../../app/ledger.ts';
 import { DEFAULTS as APP_DEFAULTS, appConfigFromEnv, startApp } from '../../app/server.ts';
-import { DEFAULTS as VERIFY_DEFAULTS } from '../../scripts/verify.ts';
-import { capacityBySecond } from '../../scripts/verify/capacity.ts';
-import { compareLedger } from '../../scripts/verify/ledger.ts';
-import { DEFAULTS as LOAD_DEFAULTS, runLoad } from '../../scripts/verify/load.ts';
-import { MixError, mixFromData, mixFromFile, mixFromFlags, mixPicker } from '../../scripts/verify/mix.ts';
-import { overallStatus } from '../../scripts/verify/nomad-watch.ts';
-import { markdownReport, summarize, type SummarizeInput } from '../../scripts/verify/report.ts';
-import { timelineSvg } from '../../scripts/verify/timeline.ts';
-import type { RequestRecord } from '../../scripts/verify/types.ts';
+import { DEFAULTS as VERIFY_DEFAULTS } from '../../verify/run.ts';
+import { capacityBySecond } from '../../verify/capacity.ts';
+import { compareLedger } from '../../verify/ledger.ts';
+import { DEFAULTS as LOAD_DEFAULTS, runLoad } from '../../verify/load.ts';
+import { MixError, mixFromData, mixFromFile, mixFromFlags, mixPicker } from '../../verify/mix.ts';
+import { overallStatus } from '../../verify/nomad-watch.ts';
+import { markdownReport, summarize, type SummarizeInput } from '../../verify/report.ts';
+import { timelineSvg } from '../../verify/timeline.ts';
+import type { RequestRecord } from '../../verify/types.ts';
 
 const servers: Server[] = [];
 const dirs: string[] = [];
@@ -328,7 +328,7 @@ function baseInput(): SummarizeInput {
 
 describe('self-benchmark', () => {
   test('runs the generator against its own static server and reports rate, send lag and latency', async () => {
-    const { runBench, benchTable } = await import('../../scripts/verify/bench.ts');
+    const { runBench, benchTable } = await import('../../verify/bench.ts');
     const b = await runBench(200, 500);
     expect(b.requests).toBe(100);
     expect(b.ok).toBe(100);

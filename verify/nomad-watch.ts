@@ -1,6 +1,6 @@
-import { HttpError, requestJson } from '../http.ts';
-import type { DeployEvent } from './types.ts';
-import { sleep } from './sleep.ts';
+import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
+import { sleep } from '../lib/wait.ts';
+import type { DeployEvent, DeployEventKind } from './types.ts';
 
 /**
  * Follows every Nomad deployment of a job that starts after the baseline version (a
@@ -9,16 +9,9 @@ import { sleep } from './sleep.ts';
  * deadline and an AbortSignal; every request has its own timeout.
  */
 
-export interface NomadClientOptions {
-  readonly address: string;
-  /** From NOMAD_TOKEN; sent as X-Nomad-Token, never logged. */
-  readonly token?: string;
-  readonly region?: string;
-}
-
-/** Deployment events are the verifier's DeployEvent (scripts/verify/types.ts); the watcher emits these kinds. */
+/** Deployment events are the verifier's DeployEvent (verify/types.ts); the watcher emits every kind but the deploy command's exit, which run.ts records. */
 export type WatchEvent = DeployEvent & {
-  kind: 'deploy-start' | 'canary-placed' | 'canary-healthy' | 'canary-unhealthy' | 'promoted' | 'old-stopping' | 'old-stopped' | 'successful' | 'failed' | 'cancelled' | 'reverted';
+  kind: Exclude<DeployEventKind, 'deploy-cmd-exit'>;
 };
 
 export interface WatchOptions extends NomadClientOptions {
@@ -89,31 +82,6 @@ export function overallStatus(list: ReadonlyArray<Pick<Deployment, 'Status' | 'C
   if (list.length === 0 || list.some((d) => !TERMINAL.includes(d.Status))) return undefined;
   if (list.some((d) => d.Status === 'failed')) return 'failed';
   return [...list].sort((a, b) => a.CreateIndex - b.CreateIndex)[list.length - 1]!.Status as 'successful' | 'cancelled';
-}
-
-const REQUEST_TIMEOUT_MS = 15_000;
-const BLOCKING_WAIT = '5s';
-
-export async function nomadGet<T>(opts: NomadClientOptions, path: string, signal?: AbortSignal, index?: number): Promise<{ body: T; index: number }> {
-  const url = new URL(path, opts.address);
-  if (index !== undefined) {
-    url.searchParams.set('index', String(index));
-    url.searchParams.set('wait', BLOCKING_WAIT);
-  }
-  if (opts.region) url.searchParams.set('region', opts.region);
-  const hint = `is Nomad running and reachable at ${url.origin}? (verify: --nomad-addr / NOMAD_ADDR, else the running local cluster)`;
-  const { body, headers } = await requestJson<T>(url, { token: opts.token, tokenHeader: 'X-Nomad-Token', timeoutMs: REQUEST_TIMEOUT_MS, hint, ...(signal ? { signal } : {}) });
-  return { body, index: Number(headers.get('x-nomad-index') ?? 0) };
-}
-
-/** The job's current version, or undefined when the job does not exist. */
-export async function jobVersion(opts: NomadClientOptions, jobId: string, signal?: AbortSignal): Promise<number | undefined> {
-  try {
-    return (await nomadGet<{ Version: number }>(opts, `/v1/job/${encodeURIComponent(jobId)}`, signal)).body.Version;
-  } catch (err) {
-    if (err instanceof HttpError && err.status === 404) return undefined;
-    throw err;
-  }
 }
 
 export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> {

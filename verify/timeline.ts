@@ -4,10 +4,10 @@
  * references) so it renders the same in a browser, a Markdown viewer and rsvg-convert.
  */
 import type { CapacitySecond } from './capacity.ts';
-import type { Report } from './report.ts';
+import type { OutcomeClass, Report } from './report-shape.ts';
 
 // Drawing order bottom-up: OK first, drops stacked on top where the eye looks.
-// Kept here rather than imported from report.ts so the two modules have no runtime cycle.
+// The label and colour of each of OUTCOME_CLASSES (report-shape.ts), in its order.
 const CLASSES = [
   { key: 'ok',        label: 'OK',           color: '#2e9e44' },
   { key: 'http5xx',   label: '5xx',          color: '#d7301f' },
@@ -17,7 +17,7 @@ const CLASSES = [
   { key: 'timeout',   label: 'timeout',      color: '#e6a100' },
   { key: 'dns',       label: 'dns',          color: '#8c510a' },
   { key: 'other',     label: 'other error',  color: '#c51b8a' },
-] as const;
+] as const satisfies readonly { key: OutcomeClass; label: string; color: string }[];
 
 // Cool colours only, so a version never reads as an outcome.
 const VERSION_COLORS = ['#2c7fb8', '#8856a7', '#41b6c4', '#253494', '#c994c7', '#7fcdbb', '#6a51a3', '#0570b0'];

@@ -14,7 +14,7 @@ import { Pool } from 'undici';
 import { randomUUID } from 'node:crypto';
 import type { ErrorKind, RequestRecord } from './types.ts';
 import { DEFAULT_MIX, mixPicker, NON_IDEMPOTENT, type MixEntry } from './mix.ts';
-import { sleep } from './sleep.ts';
+import { sleep } from '../lib/wait.ts';
 
 export const DEFAULTS = {
   timeoutMs:          2000,

@@ -6,8 +6,8 @@
  * Source 2 (answering): distinct `x-app-instance` values among OK responses in a second.
  * pollConsulCapacity() does the polling; capacityBySecond() is the pure aggregation.
  */
-import { requestJson } from '../http.ts';
-import { sleep } from './sleep.ts';
+import { requestJson } from '../lib/http.ts';
+import { sleep } from '../lib/wait.ts';
 import type { RequestRecord } from './types.ts';
 
 export interface CapacitySample {

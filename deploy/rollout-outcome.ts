@@ -4,9 +4,9 @@
  * cancelled deployment, an auto-revert ("rolling back"), or a job running another version than
  * the config asks for fails the pipeline.
  */
-import { HttpError } from '../http.ts';
-import { nomadGet, type NomadClientOptions } from '../verify/nomad-watch.ts';
-import { sleep } from '../verify/sleep.ts';
+import { HttpError } from '../lib/http.ts';
+import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
+import { waitUntil } from '../lib/wait.ts';
 
 export interface Deployment {
   readonly ID: string;
@@ -39,20 +39,21 @@ export function judgeRollout(job: string, expectedVersion: string, deployment: D
 /** Waits (at most `timeoutMs`) for the job's latest deployment to end, then judges it. */
 export async function rolloutOutcome(nomad: NomadClientOptions, job: string, expectedVersion: string, timeoutMs: number, signal?: AbortSignal): Promise<RolloutOutcome> {
   const path = `/v1/job/${encodeURIComponent(job)}`;
-  const deadline = Date.now() + timeoutMs;
   let latest: Deployment | null = null;
-  for (let index = 1; Date.now() < deadline && !signal?.aborted; ) {
+  let index = 1;
+  let missing = false;
+  await waitUntil(async () => {
     try {
       const got = await nomadGet<Deployment | null>(nomad, `${path}/deployment`, signal, index);
       latest = got.body;
       index = Math.max(got.index, 1);
     } catch (err) {
-      if (err instanceof HttpError && err.status === 404) return { job, ok: false, line: `job ${job} not found at ${nomad.address}` };
-      throw err;
+      if (!(err instanceof HttpError && err.status === 404)) throw err;
+      missing = true;
     }
-    if (!latest || TERMINAL.has(latest.Status)) break;
-    await sleep(200, signal);
-  }
+    return missing || !latest || TERMINAL.has(latest.Status);
+  }, { timeoutMs, intervalMs: 200, ...(signal ? { signal } : {}) });
+  if (missing) return { job, ok: false, line: `job ${job} not found at ${nomad.address}` };
   const meta = (await nomadGet<{ Meta?: Record<string, string> | null }>(nomad, path, signal)).body.Meta;
   return judgeRollout(job, expectedVersion, latest, meta?.['zerodrop.version']);
 }

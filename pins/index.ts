@@ -1,7 +1,7 @@
 /**
  * The one place every external program zerodrop runs is pinned: the servers (Consul, Nomad,
  * Traefik), the Terraform providers the cdktf bindings were generated from, and OpenTofu as the
- * fallback engine. `scripts/tools.ts` builds each pin with Go (no prebuilt downloads).
+ * fallback engine. `toolchain/tools.ts` builds each pin with Go (no prebuilt downloads).
  *
  * Servers and OpenTofu (ModulePin): a throw-away wrapper module `local/<name>` gets `directives`
  * appended to its go.mod and `goSum` to its go.sum, then `go get -tool <get…>` and

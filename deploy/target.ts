@@ -11,13 +11,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load.ts';
-import { clusterEnv, clusterState, type ClusterOptions } from './cluster.ts';
-import { toolPaths } from './tools.ts';
+import { clusterEnv, clusterState, type ClusterOptions } from '../cluster/index.ts';
+import { toolPaths } from '../toolchain/index.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const TARGET_DEFAULTS = {
   /** config for a local cluster when none is named */

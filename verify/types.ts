@@ -33,7 +33,7 @@ export interface RequestRecord {
   version: string | null;
   /** status === the mix entry's expected status (default 200) and no transport error. */
   ok: boolean;
-  /** Index of the request-mix entry this request was (scripts/verify/mix.ts). @default 0 */
+  /** Index of the request-mix entry this request was (verify/mix.ts). @default 0 */
   mix?: number;
   /** Index of the target URL it went to (round robin). @default 0 */
   target?: number;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProviderPin } from './tool-versions.ts';
+import type { ProviderPin } from '../pins/index.ts';
 
 /** The setting: a directory holding `terraform-provider-<type>-<version>.tar.gz` files. */
 export const PROVIDER_SOURCES_ENV = 'ZERODROP_PROVIDER_SOURCES';
@@ -32,7 +32,7 @@ export async function readSourceArchive(pin: ProviderPin, dir: string): Promise<
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== pin.source.sha256) {
-    return { ok: false, file, problem: `${file} has sha256 ${sha256}, pinned ${pin.source.sha256} — not the archive scripts/tool-versions.ts pins, so it is not unpacked` };
+    return { ok: false, file, problem: `${file} has sha256 ${sha256}, pinned ${pin.source.sha256} — not the archive pins/index.ts pins, so it is not unpacked` };
   }
   return { ok: true, file, bytes };
 }

@@ -1,0 +1,17 @@
+/**
+ * The local cluster: a loopback Consul + Nomad pair in a state dir. `layout.ts` is its shape
+ * (ports, paths, env, agent input; pure), `supervisor.ts` starts, checks and stops the processes.
+ */
+export {
+  clusterEnv,
+  clusterLayout,
+  clusterPorts,
+  DEFAULTS,
+  exportLines,
+  localAgentInput,
+  type ClusterEnv,
+  type ClusterLayout,
+  type ClusterOptions,
+  type ClusterPorts,
+} from './layout.ts';
+export { clusterDown, clusterState, clusterStatus, clusterUp, readToken, type ClusterState, type ClusterStatus } from './supervisor.ts';

@@ -1,0 +1,66 @@
+/**
+ * The GitOps pipeline's two steps (`npm run pipeline`, scripts/pipeline.ts): the steps a GitOps pipeline runs, in
+ * one place, so a CI file only calls this (examples/gitops/) and the e2e runs the very same steps.
+ *
+ *   plan  (merge requests): synth, then `cdktf diff <stack>` for each stack; exit 0 unless a diff fails.
+ *   apply (main):           `cdktf deploy <stacks> --auto-approve` (deploy/deploy.ts), then the
+ *                           deployment watch (deploy/rollout-outcome.ts): exit 1 when the
+ *                           deploy failed, or a service's deployment failed or was reverted.
+ *
+ * Target, tokens and state as for `npm run deploy` (deploy/target.ts): with -c (or
+ * ZERODROP_CONFIG) the cluster the config names, NOMAD_TOKEN and CONSUL_HTTP_TOKEN from the env
+ * (the CI secret store), state wherever `cluster.state` says (Consul KV for a pipeline).
+ */
+import path from 'node:path';
+import { REPO_ROOT } from '../lib/repo-root.ts';
+import { $ } from 'zx';
+import { loadConfig } from '../config/load.ts';
+import { deploy, synthStacks } from './deploy.ts';
+import type { DeployTarget } from './target.ts';
+import { rolloutOutcome } from './rollout-outcome.ts';
+
+/** the watch after a deploy: `cdktf deploy` already waited for each rollout (detach = false) */
+const WATCH_TIMEOUT_MS = 5 * 60_000;
+export const pipelineLog = (line: string) => console.log(`[pipeline] ${line}`);
+const log = pipelineLog;
+
+/** Plain output for CI logs: no colours, no interactive UI. */
+const ciEnv = (t: DeployTarget): NodeJS.ProcessEnv => ({ ...t.env, CI: '1', TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' });
+
+export async function pipelinePlan(target: DeployTarget, stacks: readonly string[], signal: AbortSignal): Promise<number> {
+  for (const warning of await synthStacks(target, signal)) log(warning);
+  let failed = 0;
+  for (const stack of stacks) {
+    const args = ['diff', stack, '--skip-synth', '--output', target.outdir, '--skip-provider-lock'];
+    const out = await $({ cwd: REPO_ROOT, env: ciEnv(target), nothrow: true, timeout: 10 * 60_000, signal })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
+    const verdict = out.exitCode !== 0 ? `FAILED (exit ${out.exitCode})` : /No changes\./.test(out.stdout) ? 'no changes' : 'changes (see the plan above)';
+    log(`plan ${stack}: ${verdict}`);
+    if (out.exitCode !== 0) failed++;
+  }
+  return failed ? 1 : 0;
+}
+
+export async function pipelineApply(target: DeployTarget, stacks: readonly string[], signal: AbortSignal): Promise<number> {
+  let deployed = true;
+  try {
+    await deploy({ config: target.config, stacks, signal, ...(target.env.ZERODROP_VERSION ? { version: target.env.ZERODROP_VERSION } : {}) });
+  } catch (err) {
+    deployed = false;
+    console.error(`[pipeline] deploy failed: ${(err as Error).message}`);
+  }
+  if (!stacks.includes('app')) return deployed ? 0 : 1;
+  const config = loadConfig(target.config, { env: target.env });
+  const nomad = { address: target.nomadAddr, region: config.cluster.nomad.region, ...(target.env.NOMAD_TOKEN ? { token: target.env.NOMAD_TOKEN } : {}) };
+  let failed = 0;
+  for (const service of config.services) {
+    const outcome = await rolloutOutcome(nomad, service.name, service.version, WATCH_TIMEOUT_MS, signal);
+    log(`watch ${outcome.line}`);
+    if (!outcome.ok) failed++;
+  }
+  if (!deployed || failed) {
+    log(`FAILED: ${[!deployed && 'the deploy failed', failed && `${failed} service(s) not rolled out`].filter(Boolean).join('; ')}`);
+    return 1;
+  }
+  log('applied, every rollout successful');
+  return 0;
+}

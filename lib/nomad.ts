@@ -1,0 +1,39 @@
+/**
+ * Reads of the Nomad HTTP API, shared by the deploy (a job's version before a rollout, the
+ * pipeline's deployment watch) and the verifier (its deployment watch): one request helper with a
+ * timeout, optional blocking query (`index` + `wait`) and the token in a header.
+ */
+import { HttpError, requestJson } from './http.ts';
+
+export interface NomadClientOptions {
+  readonly address: string;
+  /** From NOMAD_TOKEN; sent as X-Nomad-Token, never logged. */
+  readonly token?: string;
+  readonly region?: string;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+const BLOCKING_WAIT = '5s';
+
+export async function nomadGet<T>(opts: NomadClientOptions, path: string, signal?: AbortSignal, index?: number): Promise<{ body: T; index: number }> {
+  const url = new URL(path, opts.address);
+  if (index !== undefined) {
+    url.searchParams.set('index', String(index));
+    url.searchParams.set('wait', BLOCKING_WAIT);
+  }
+  if (opts.region) url.searchParams.set('region', opts.region);
+  const hint = `is Nomad running and reachable at ${url.origin}? (verify: --nomad-addr / NOMAD_ADDR, else the running local cluster)`;
+  const { body, headers } = await requestJson<T>(url, { token: opts.token, tokenHeader: 'X-Nomad-Token', timeoutMs: REQUEST_TIMEOUT_MS, hint, ...(signal ? { signal } : {}) });
+  return { body, index: Number(headers.get('x-nomad-index') ?? 0) };
+}
+
+/** The job's current version, or undefined when the job does not exist. */
+export async function jobVersion(opts: NomadClientOptions, jobId: string, signal?: AbortSignal): Promise<number | undefined> {
+  try {
+    return (await nomadGet<{ Version: number }>(opts, `/v1/job/${encodeURIComponent(jobId)}`, signal)).body.Version;
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+

@@ -1,0 +1,17 @@
+/**
+ * The toolchain: builds every pin of pins/ with Go into the tool cache, lays out the Terraform
+ * provider mirror and CLI config, and says where each tool is (`toolPaths`, which builds nothing).
+ */
+export { archiveCommand, providerHelp, providerSourcesDir, PROVIDER_SOURCES_ENV, readSourceArchive } from './provider-sources.ts';
+export {
+  DEFAULTS,
+  ensureTools,
+  mirrorBinPath,
+  stopRunningBuild,
+  terraformPlatform,
+  ToolBuildError,
+  toolPaths,
+  type ToolPaths,
+  type ToolResult,
+  type ToolsOptions,
+} from './tools.ts';

@@ -1,0 +1,10 @@
+/**
+ * The verifier: open-model load (load.ts, mix.ts), the Nomad deployment watch (nomad-watch.ts),
+ * Consul capacity (capacity.ts), the idempotency ledger (ledger.ts), the report and timeline
+ * (report.ts, breakdown.ts, timeline.ts), the run that ties them to a rollout (run.ts, targets.ts),
+ * and the verifier's own limit (bench.ts).
+ */
+export { benchTable, runBench } from './bench.ts';
+export { DEFAULT_MIX, mixFromFile, mixFromFlags, type MixEntry } from './mix.ts';
+export { DEFAULTS, verify, type VerifyOptions, type VerifyResult } from './run.ts';
+export { consulTarget, flagProblems, nomadTarget, optionsFromFlags, type VerifyFlags } from './targets.ts';
