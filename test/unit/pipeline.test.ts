@@ -1,7 +1,5 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { judgeRollout, rolloutOutcome, type Deployment } from '../../deploy/rollout-outcome.ts';
+import { judgeRollout, type Deployment } from '../../deploy/rollout-outcome.ts';
 
 const d = (Status: string, StatusDescription: string): Deployment => ({ ID: '0123456789abcdef', JobVersion: 3, Status, StatusDescription });
 
@@ -25,54 +23,5 @@ describe('judgeRollout(): the pipeline fails unless the config version is rolled
   });
 });
 
-describe('rolloutOutcome(): waits for the latest deployment on Nomad, bounded', () => {
-  /** A Nomad answering /v1/job/web/deployment with `statuses` in turn (the last one repeats), and the job's meta. */
-  async function fakeNomad(statuses: (string | 404)[], version = 'v2'): Promise<{ address: string; calls: () => number; close: () => void }> {
-    let calls = 0;
-    const server = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname === '/v1/job/web/deployment') {
-        const s = statuses[Math.min(calls++, statuses.length - 1)]!;
-        if (s === 404) return void res.writeHead(404).end('job not found');
-        res.setHeader('x-nomad-index', String(calls));
-        return void res.end(JSON.stringify({ ID: 'abcdef0123', JobVersion: 3, Status: s, StatusDescription: `Deployment ${s}` }));
-      }
-      if (url.pathname === '/v1/job/web') return void res.end(JSON.stringify({ Meta: { 'zerodrop.version': version } }));
-      res.writeHead(404).end();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return { address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls, close: () => server.close() };
-  }
-
-  test('polls while the deployment runs, then judges the one that ended', async () => {
-    const nomad = await fakeNomad(['running', 'running', 'successful']);
-    try {
-      const out = await rolloutOutcome({ address: nomad.address }, 'web', 'v2', 10_000);
-      expect(out.ok).toBe(true);
-      expect(nomad.calls()).toBe(3);
-    } finally {
-      nomad.close();
-    }
-  });
-
-  test('gives up at the timeout with the deployment still running', async () => {
-    const nomad = await fakeNomad(['running']);
-    try {
-      const started = Date.now();
-      const out = await rolloutOutcome({ address: nomad.address }, 'web', 'v2', 500);
-      expect(Date.now() - started).toBeLessThan(3_000);
-      expect(out).toMatchObject({ ok: false, line: expect.stringContaining('still running when the watch gave up') });
-    } finally {
-      nomad.close();
-    }
-  });
-
-  test('a job Nomad does not know is a failure that names the address', async () => {
-    const nomad = await fakeNomad([404]);
-    try {
-      expect(await rolloutOutcome({ address: nomad.address }, 'web', 'v2', 10_000)).toEqual({ job: 'web', ok: false, line: `job web not found at ${nomad.address}` });
-    } finally {
-      nomad.close();
-    }
-  });
-});
+// rolloutOutcome() itself talks to Nomad: test/e2e/gitops.test.ts runs it against a real one
+// (a successful rollout, a failed one, a reverted one).
