@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DEFAULTS, formatDuration, parseDurationMs, resolveConfig } from '../../config/index.ts';
+import { formatDuration, parseDurationMs, resolveConfig } from '../../config/index.ts';
 import { loadConfig } from '../../config/load.ts';
 import { issuesOf, minimalProps, NO_ENV } from './fixtures.ts';
 
@@ -54,7 +54,7 @@ describe('resolveConfig()', () => {
       ['consul acl', config.cluster.consul.acl, true],
       ['state backend', config.cluster.state, { backend: 'local' }],
       ['timing margin', config.timing.margin, 2000],
-      ['service count', service.count, DEFAULTS.service.count],
+      ['service count', service.count, 2],
       ['service canary', service.canary, 1],
       ['service max parallel', service.maxParallel, 1],
       ['service ports', service.ports, { http: 8080, internal: 8081 }],

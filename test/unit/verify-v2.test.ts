@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { readLedger } from '../../app/ledger.ts';
 import { DEFAULTS as APP_DEFAULTS, appConfigFromEnv, startApp } from '../../app/server.ts';
-import { DEFAULTS as VERIFY_DEFAULTS } from '../../verify/run.ts';
 import { capacityBySecond } from '../../verify/capacity.ts';
 import { compareLedger } from '../../verify/ledger.ts';
-import { DEFAULTS as LOAD_DEFAULTS, runLoad } from '../../verify/load.ts';
+import { runLoad } from '../../verify/load.ts';
 import { MixError, mixFromData, mixFromFile, mixFromFlags, mixPicker } from '../../verify/mix.ts';
 import { overallStatus } from '../../verify/nomad-watch.ts';
 import { markdownReport, summarize, type SummarizeInput } from '../../verify/report.ts';
@@ -45,9 +44,19 @@ async function tempDir(): Promise<string> {
 }
 
 describe('--timeout', () => {
-  test('the default stays 2 s', () => {
-    expect(VERIFY_DEFAULTS.timeoutMs).toBe(2000);
-    expect(LOAD_DEFAULTS.timeoutMs).toBe(2000);
+  test('without --timeout a request is cut at 2 s: a 2.4 s answer times out, a 1.6 s one is OK', async () => {
+    // GIVEN a server that answers /a after 1.6 s and /b after 2.4 s
+    const url = await http((req, res) => {
+      setTimeout(() => res.end('late'), req.url === '/a' ? 1600 : 2400).unref();
+    });
+    // WHEN one request to each goes out with the load generator's defaults
+    const run = await runLoad({ url, mix: mixFromFlags(['1 GET /a', '1 GET /b']), rate: 4, durationMs: 500 });
+    // THEN the 1.6 s answer is OK and the 2.4 s one is a timeout near 2 s
+    const [a, b] = [run.records.find((r) => r.mix === 0)!, run.records.find((r) => r.mix === 1)!];
+    expect(a.ok).toBe(true);
+    expect(b.errorKind).toBe('timeout');
+    expect(b.latencyMs).toBeGreaterThanOrEqual(1990);
+    expect(b.latencyMs).toBeLessThan(2300);
   });
 
   test('a request is cut at the configured limit, not at 2 s, and a slower limit lets it finish', async () => {
