@@ -1,6 +1,10 @@
+import { HttpError } from '../lib/http.ts';
 import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
 import { sleep } from '../lib/wait.ts';
 import type { DeployEvent, DeployEventKind } from './types.ts';
+
+/** Transient errors in a row (500 ms apart) before the watch gives up and says why. */
+export const MAX_CONSECUTIVE_FAILURES = 20;
 
 /**
  * Follows every Nomad deployment of a job that starts after the baseline version (a
@@ -21,6 +25,8 @@ export interface WatchOptions extends NomadClientOptions {
   readonly now: () => number;
   readonly onEvent?: (e: WatchEvent) => void;
   readonly signal?: AbortSignal;
+  /** Transient errors in a row before the watch throws with the last one. @default MAX_CONSECUTIVE_FAILURES */
+  readonly maxConsecutiveFailures?: number;
   /** Give up (status "timeout") after this long. */
   readonly timeoutMs: number;
   /** Keep recording allocation events this long after the deployment ends (old allocations drain past it). @default 0 */
@@ -108,6 +114,17 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   });
   const seen = { running: new Set<string>(), placed: new Set<string>(), healthy: new Set<string>(), unhealthy: new Set<string>(), stopping: new Set<string>(), stopped: new Set<string>() };
 
+  // A 4xx (a token without read-job, a job that is not there) will not heal: it surfaces at once,
+  // with the URL and status. Anything else (a refused connection, a 5xx, a timeout) is retried
+  // every 500 ms, and surfaces once it has failed MAX_CONSECUTIVE_FAILURES times in a row.
+  let failures = 0;
+  const failed = (err: unknown): void => {
+    failures += 1;
+    if ((err instanceof HttpError && err.status >= 400 && err.status < 500) || failures >= (opts.maxConsecutiveFailures ?? MAX_CONSECUTIVE_FAILURES)) {
+      throw new Error(`deployment watch of job "${job}" stopped: ${(err as Error).message}`, { cause: err });
+    }
+  };
+
   const onAllocations = (allocs: Allocation[]) => {
     for (const a of allocs) {
       // List stubs carry no deployment ID, and promotion clears Canary: a later job version marks the new allocations.
@@ -146,8 +163,10 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
         const { body, index: next } = await nomadGet<Allocation[]>(opts, `/v1/job/${job}/allocations`, signal, index);
         index = Math.max(next, 1);
         onAllocations(body);
+        failures = 0;
       } catch (err) {
         if (signal.aborted) return;
+        failed(err);
         await sleep(500, signal);
       }
     }
@@ -181,20 +200,31 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
             if (/rolling back/i.test(d.StatusDescription)) emit('reverted', `${tag}: ${d.StatusDescription}`);
           }
         }
-      } catch {
+        failures = 0;
+      } catch (err) {
         if (signal.aborted) return 'aborted';
         if (kick.signal.aborted) continue; // the deploy command exited: re-check at once
+        failed(err);
         await sleep(500, signal);
       }
     }
     return finished() ?? 'timeout';
   };
 
-  const allocs = allocLoop();
-  const status = await deploymentLoop();
+  let watchError: unknown;
+  const stopOn = (err: unknown) => {
+    watchError ??= err;
+    local.abort();
+  };
+  const allocs = allocLoop().catch(stopOn);
+  const status = await deploymentLoop().catch((err: unknown) => {
+    stopOn(err);
+    return 'aborted' as const;
+  });
   if (status !== 'aborted' && opts.tailMs) await sleep(Math.min(opts.tailMs, Math.max(0, deadline - Date.now())), signal);
   local.abort();
   await allocs;
+  if (watchError !== undefined) throw watchError;
   return {
     status,
     ...(followed ? { deploymentId: followed.ID, jobVersion: followed.JobVersion, statusDescription: followed.StatusDescription } : {}),

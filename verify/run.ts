@@ -160,7 +160,15 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
         deployExited();
       }
     })();
-    watch = await watching;
+    try {
+      watch = await watching;
+    } catch (err) {
+      // The watch cannot go on (e.g. a 403 for its token): stop the load, let the deploy end, say why.
+      log(`[verify] ${(err as Error).message}`);
+      stopLoad.abort();
+      await deploying;
+      throw err;
+    }
     deployEndMs = since();
     deploymentState = watch.status;
     await deploying;
@@ -168,10 +176,20 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
     stopLoad.abort();
   })();
 
+  // A driver that fails (the watch could not go on) stops the load; its error is the run's.
+  let driverError: unknown;
+  const driverDone = driver.catch((err: unknown) => {
+    driverError = err;
+    stopLoad.abort();
+  });
   const result = await load;
   stopLoad.abort();
-  await driver;
+  await driverDone;
   capacityStop.abort();
+  if (driverError !== undefined) {
+    await capacityPoll.catch(() => undefined);
+    throw driverError;
+  }
   const samples = await capacityPoll;
   // The job as it ends: after several deployments (or an auto-revert) the last word.
   const finalVersion = await jobVersion(nomad, o.job).catch(() => undefined) ?? watch.jobVersion;
