@@ -8,6 +8,16 @@ import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const config = (traefik = {}, service = {}) => resolveConfig({ ...minimalProps(service), traefik }, { env: NO_ENV });
 
+/** The Traefik objects a set of tags defines: `routers/<name>` etc. → its sorted settings. */
+function objects(tags: string[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const t of tags) {
+    const x = /^traefik\.http\.(routers|services|middlewares)\.([^.]+)\.(.*)$/.exec(t);
+    if (x) m.set(`${x[1]}/${x[2]}`, [...(m.get(`${x[1]}/${x[2]}`) ?? []), x[3]!].sort());
+  }
+  return m;
+}
+
 describe('traefikStaticConfig()', () => {
   const c = config();
   const plan = traefikPlan(c);
@@ -110,14 +120,6 @@ describe('traefikServiceTags()', () => {
   // instances define differently (pkg/provider/configuration.go, Merge). This models that rule
   // over the tags of an old and a new instance; test/e2e/traefik-changes.test.ts shows it on a real Traefik.
   const conflicts = (a: string[], b: string[]) => {
-    const objects = (tags: string[]) => {
-      const m = new Map<string, string[]>();
-      for (const t of tags) {
-        const x = /^traefik\.http\.(routers|services|middlewares)\.([^.]+)\.(.*)$/.exec(t);
-        if (x) m.set(`${x[1]}/${x[2]}`, [...(m.get(`${x[1]}/${x[2]}`) ?? []), x[3]!].sort());
-      }
-      return m;
-    };
     const [oa, ob] = [objects(a), objects(b)];
     return [...oa].filter(([k, v]) => ob.has(k) && JSON.stringify(ob.get(k)) !== JSON.stringify(v)).map(([k]) => k);
   };
@@ -180,14 +182,6 @@ describe('gated services: canary_tags', () => {
   const gated = (service: object = {}) => {
     const c = config({}, { promotion: 'gated', gate: GATE, ...service });
     return { s: c.services[0]!, t: c.traefik };
-  };
-  const objects = (tags: string[]) => {
-    const m = new Map<string, string[]>();
-    for (const t of tags) {
-      const x = /^traefik\.http\.(routers|services|middlewares)\.([^.]+)\.(.*)$/.exec(t);
-      if (x) m.set(`${x[1]}/${x[2]}`, [...(m.get(`${x[1]}/${x[2]}`) ?? []), x[3]!].sort());
-    }
-    return m;
   };
 
   test('the canary keeps the production router and service with identical settings (its normal share) and adds its own router and service', () => {
