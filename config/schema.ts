@@ -109,7 +109,7 @@ const resources = (d: { cpu: number; memoryMb: number }) =>
     memoryMb: z.int().min(16).prefault(d.memoryMb),
   }).prefault({ ...d });
 
-/** docker for real clusters; raw_exec for local clusters (`nomad agent -dev`). */
+/** docker for real clusters; raw_exec for local clusters (`npm run cluster -- up` enables it). */
 const driver = z.discriminatedUnion(
   'type',
   [

@@ -186,7 +186,7 @@ export const PROVIDER_CONSUL = providerPin(
   { sha256: '0c83d2bd66a3c134183572fa18c0684e4d3ff2ddadfd23ae8fc1b8be819f6410', commit: 'b2798b33bd40c3efe2380276a0e0ef2523990ba0' },
   '@cdktf/provider-consul 10.1.2 is generated from hashicorp/consul 2.22.1',
 );
-/** Not used by the kit's stacks yet: for Hetzner Cloud stacks (no prebuilt cdktf binding; `cdktf get` makes one). Needs Go ≥ 1.26.4. */
+/** The Hetzner stack's provider (no prebuilt cdktf binding: `npm run bindings:hcloud` runs `cdktf get` against it). Needs Go ≥ 1.26.4. */
 export const PROVIDER_HCLOUD = providerPin(
   'hetznercloud', 'hcloud', '1.68.0',
   { sha256: 'e117ba143c7183ce48518827bd01e46ae4b4b6e302e482d6b04c2b80f3758cfc', commit: '93291f4960a23079d89574ab37b025b8e69da82d' },
