@@ -6,31 +6,19 @@
  * route (FAULT=smoke-500) is failed by the gate and Nomad reverts. Both with 0 drops for users.
  * Needs `npm run tools`.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { clusterDown, clusterUp } from '../../cluster/index.ts';
-import { deploy } from '../../deploy/index.ts';
-import { toolPaths } from '../../toolchain/index.ts';
+import { describe, expect, test } from 'vitest';
 import { verify, type VerifyOptions } from '../../verify/index.ts';
-import { phase } from './support.ts';
+import { phase, useLocalCluster, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-gate'), portBase: 22100 };
 const entry = { port: 18580, admin: 18582 };
-const tools = toolPaths();
 const reports = path.join(process.cwd(), 'reports', 'e2e', 'gate');
-const configDir = path.join(cluster.stateDir, 'configs');
 
 /** examples/local.yaml, gated, for `version`; `env` goes into the task env (FAULT). */
-async function gatedConfig(version: string, env: Record<string, string> = {}): Promise<string> {
-  const c = parse(await readFile('examples/local.yaml', 'utf8'));
-  c.traefik.entryPoint.port = entry.port;
-  c.traefik.adminPort = entry.admin;
+const gated = (version: string, env: Record<string, string> = {}) => (c: any) => {
   const svc = c.services[0];
-  svc.driver.args = svc.driver.args.map((a: string) => (a.startsWith('../') ? path.resolve('examples', a) : a));
   svc.version = version;
   svc.env = env;
   svc.promotion = 'gated';
@@ -42,43 +30,20 @@ async function gatedConfig(version: string, env: Record<string, string> = {}): P
     ],
     analysis: { window: '15s', minRequests: 50, maxErrorRatio: 0.01, maxP99Ratio: 5, rate: 10 },
   };
-  const file = path.join(configDir, `${version}.yaml`);
-  await writeFile(file, stringify(c));
-  return file;
-}
+};
 
-const base = (over: Partial<VerifyOptions>): VerifyOptions => ({
-  url: `http://127.0.0.1:${entry.port}/`,
-  host: 'web.localhost',
-  rate: 100,
-  baselineS: 10,
-  tailS: 10,
-  maxDurationS: 300,
-  threshold: 1,
-  expect: 'successful',
-  reportDir: reports,
-  nomadAddr: `http://127.0.0.1:${cluster.portBase + 10}`,
-  job: 'web',
-  version: 'v2',
-  deployOptions: { cluster, quiet: true },
-  log: (l) => (l.includes('gate') || l.includes('promoted') || l.includes('failed') ? console.log(l) : undefined),
-  ...over,
-});
+const base = (over: Partial<VerifyOptions>) =>
+  verifyOn(cluster, entry, {
+    reportDir: reports,
+    maxDurationS: 300,
+    log: (l) => (l.includes('gate') || l.includes('promoted') || l.includes('failed') ? console.log(l) : undefined),
+    ...over,
+  });
 
 describe('promotion gate under load', () => {
-  beforeAll(async () => {
-    const missing = [tools.consul, tools.nomad, tools.traefik].filter((f) => !existsSync(f));
-    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
-    await rm(cluster.stateDir, { recursive: true, force: true });
-    await mkdir(configDir, { recursive: true });
-    await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
-    const v1 = await gatedConfig('v1');
-    await phase('deploy edge + app v1 (gated; a new job has no canary)', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
-  });
-
-  afterAll(async () => {
-    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
-  });
+  // a new job has no canary: v1 is deployed gated without a gate run
+  const { configWith } = useLocalCluster(cluster, entry, gated('v1'));
+  const gatedConfig = (version: string, env: Record<string, string> = {}) => configWith(version, gated(version, env));
 
   test('a good canary is promoted by the gate after smoke and analysis, 0 drops', async () => {
     const config = await gatedConfig('v2');
