@@ -13,13 +13,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { $ } from 'zx';
 import { clusterDown, clusterEnv, clusterUp } from '../../cluster/index.ts';
 import { taintedResources, type TerraformState } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
-import { phase } from './support.ts';
+import { localConfigWith, phase } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-gitops'), portBase: 20900 };
 const entry = { port: 18280, admin: 18282 };
@@ -34,16 +33,8 @@ let consulToken = '';
 const tfEnv = () => ({ ...process.env, TF_CLI_CONFIG_FILE: tools.terraformrc, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', CONSUL_HTTP_TOKEN: consulToken, NOMAD_ADDR: c.nomadAddr });
 
 /** An example config with this cluster's entry point, its state in Consul KV, written where its paths resolve. */
-async function gitopsConfig(example: string): Promise<string> {
-  const cfg = parse(await readFile(`examples/${example}.yaml`, 'utf8'));
-  cfg.cluster.state = { backend: 'consul', path: KV };
-  cfg.traefik.entryPoint.port = entry.port;
-  cfg.traefik.adminPort = entry.admin;
-  const svc = cfg.services[0];
-  svc.driver.args = svc.driver.args.map((a: string) => (a.startsWith('../') ? path.resolve('examples', a) : a));
-  const file = path.join(configDir, `${example}.yaml`);
-  await writeFile(file, stringify(cfg));
-  return file;
+function gitopsConfig(example: string): Promise<string> {
+  return localConfigWith(configDir, example, entry, (cfg) => (cfg.cluster.state = { backend: 'consul', path: KV }), example);
 }
 
 /** `npm run pipeline -- <step>` as CI runs it: config, addresses and tokens from the env only. */

@@ -52,11 +52,11 @@ export function missingTools(): string[] {
 }
 
 /**
- * examples/local.yaml with Traefik on `entry`'s ports and `change` applied, written to
+ * examples/<example>.yaml (default local) with Traefik on `entry`'s ports and `change` applied, written to
  * `<dir>/<name>.yaml` with the app's relative paths made absolute (the file lives elsewhere).
  */
-export async function localConfigWith(dir: string, name: string, entry: E2eEntry, change: (c: any) => void = () => undefined): Promise<string> {
-  const c = parse(await readFile('examples/local.yaml', 'utf8'));
+export async function localConfigWith(dir: string, name: string, entry: E2eEntry, change: (c: any) => void = () => undefined, example = 'local'): Promise<string> {
+  const c = parse(await readFile(`examples/${example}.yaml`, 'utf8'));
   c.traefik.entryPoint.port = entry.port;
   c.traefik.adminPort = entry.admin;
   const svc = c.services[0];
