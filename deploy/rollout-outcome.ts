@@ -5,15 +5,10 @@
  * the config asks for fails the pipeline.
  */
 import { HttpError } from '../lib/http.ts';
-import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
+import { deploymentEnded, deploymentReverted, nomadGet, type NomadClientOptions, type NomadDeployment } from '../lib/nomad.ts';
 import { waitUntil } from '../lib/wait.ts';
 
-export interface Deployment {
-  readonly ID: string;
-  readonly JobVersion: number;
-  readonly Status: string;
-  readonly StatusDescription: string;
-}
+export type Deployment = NomadDeployment;
 
 export interface RolloutOutcome {
   readonly job: string;
@@ -22,16 +17,15 @@ export interface RolloutOutcome {
   readonly line: string;
 }
 
-const TERMINAL = new Set(['successful', 'failed', 'cancelled']);
 
 /** Pure: what the latest deployment and the running job's version say about the rollout. */
 export function judgeRollout(job: string, expectedVersion: string, deployment: Deployment | null, runningVersion: string | undefined): RolloutOutcome {
   const running = `job ${job} runs ${runningVersion ?? '(no zerodrop.version)'}`;
   if (!deployment) return { job, ok: runningVersion === expectedVersion, line: `${running}, no deployment${runningVersion === expectedVersion ? '' : ` — expected ${expectedVersion}`}` };
   const d = `deployment ${deployment.ID.slice(0, 8)} (job v${deployment.JobVersion}) ${deployment.Status}: ${deployment.StatusDescription}`;
-  if (!TERMINAL.has(deployment.Status)) return { job, ok: false, line: `${d} — still running when the watch gave up` };
+  if (!deploymentEnded(deployment)) return { job, ok: false, line: `${d} — still running when the watch gave up` };
   if (deployment.Status !== 'successful') return { job, ok: false, line: `${d} — FAILED` };
-  if (/rolling back|revert/i.test(deployment.StatusDescription)) return { job, ok: false, line: `${d} — REVERTED` };
+  if (deploymentReverted(deployment)) return { job, ok: false, line: `${d} — REVERTED` };
   if (runningVersion !== expectedVersion) return { job, ok: false, line: `${d}; ${running}, not ${expectedVersion} — REVERTED or replaced` };
   return { job, ok: true, line: `${d}; ${running}` };
 }
@@ -51,7 +45,7 @@ export async function rolloutOutcome(nomad: NomadClientOptions, job: string, exp
       if (!(err instanceof HttpError && err.status === 404)) throw err;
       missing = true;
     }
-    return missing || !latest || TERMINAL.has(latest.Status);
+    return missing || !latest || deploymentEnded(latest);
   }, { timeoutMs, intervalMs: 200, ...(signal ? { signal } : {}) });
   if (missing) return { job, ok: false, line: `job ${job} not found at ${nomad.address}` };
   const meta = (await nomadGet<{ Meta?: Record<string, string> | null }>(nomad, path, signal)).body.Meta;

@@ -37,3 +37,21 @@ export async function jobVersion(opts: NomadClientOptions, jobId: string, signal
   }
 }
 
+
+/** What the deploy and the verifier read of a Nomad deployment (`/v1/job/:id/deployment(s)`). */
+export interface NomadDeployment {
+  readonly ID: string;
+  readonly JobVersion: number;
+  readonly Status: string;
+  readonly StatusDescription: string;
+}
+
+/** A deployment in one of these states changes no more. */
+export function deploymentEnded(d: Pick<NomadDeployment, 'Status'>): boolean {
+  return d.Status === 'successful' || d.Status === 'failed' || d.Status === 'cancelled';
+}
+
+/** Nomad's description of a failed deployment that auto-reverts ("… rolling back to job version N"). */
+export function deploymentReverted(d: Pick<NomadDeployment, 'StatusDescription'>): boolean {
+  return /rolling back|revert/i.test(d.StatusDescription);
+}

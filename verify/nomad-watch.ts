@@ -1,5 +1,5 @@
 import { HttpError } from '../lib/http.ts';
-import { nomadGet, type NomadClientOptions } from '../lib/nomad.ts';
+import { deploymentEnded, deploymentReverted, nomadGet, type NomadClientOptions, type NomadDeployment } from '../lib/nomad.ts';
 import { sleep } from '../lib/wait.ts';
 import type { DeployEvent, DeployEventKind } from './types.ts';
 
@@ -59,11 +59,7 @@ export interface WatchResult {
   readonly events: WatchEvent[];
 }
 
-interface Deployment {
-  ID: string;
-  JobVersion: number;
-  Status: string;
-  StatusDescription: string;
+interface Deployment extends NomadDeployment {
   CreateIndex: number;
   TaskGroups: Record<string, { Promoted: boolean; DesiredCanaries: number; PlacedCanaries: string[] | null; HealthyAllocs: number }>;
 }
@@ -77,7 +73,6 @@ interface Allocation {
   DeploymentStatus?: { Healthy: boolean | null; Canary: boolean } | null;
 }
 
-const TERMINAL = ['successful', 'failed', 'cancelled'];
 
 /**
  * The outcome of several deployments once all have ended: 'failed' when any failed, else
@@ -85,7 +80,7 @@ const TERMINAL = ['successful', 'failed', 'cancelled'];
  * newer one succeeds). undefined while none was seen or one is still running.
  */
 export function overallStatus(list: ReadonlyArray<Pick<Deployment, 'Status' | 'CreateIndex'>>): 'successful' | 'failed' | 'cancelled' | undefined {
-  if (list.length === 0 || list.some((d) => !TERMINAL.includes(d.Status))) return undefined;
+  if (list.length === 0 || list.some((d) => !deploymentEnded(d))) return undefined;
   if (list.some((d) => d.Status === 'failed')) return 'failed';
   return [...list].sort((a, b) => a.CreateIndex - b.CreateIndex)[list.length - 1]!.Status as 'successful' | 'cancelled';
 }
@@ -194,10 +189,10 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
             promotedIds.add(d.ID);
             emit('promoted', tag);
           }
-          if (TERMINAL.includes(d.Status) && !ended.has(d.ID)) {
+          if (deploymentEnded(d) && !ended.has(d.ID)) {
             ended.add(d.ID);
             emit(d.Status as 'successful' | 'failed' | 'cancelled', `${tag}: ${d.StatusDescription}`);
-            if (/rolling back/i.test(d.StatusDescription)) emit('reverted', `${tag}: ${d.StatusDescription}`);
+            if (deploymentReverted(d)) emit('reverted', `${tag}: ${d.StatusDescription}`);
           }
         }
         failures = 0;
