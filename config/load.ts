@@ -43,7 +43,8 @@ export function resolveConfig(props: ZerodropProps | unknown, opts: ResolveOptio
       const reparsed = zerodropSchema.safeParse(withoutKeys(withOverrides, parsed.error.issues), { reportInput: true });
       if (reparsed.success) {
         const pathIssues: ConfigIssue[] = [];
-        issues.push(...safely(() => opts.moreIssues!(complete(reparsed.data, env, opts.baseDir ?? process.cwd(), pathIssues))));
+        const more = safely(() => opts.moreIssues!(complete(reparsed.data, env, opts.baseDir ?? process.cwd(), pathIssues)));
+        issues.push(...pathIssues, ...more);
       }
     }
     throw new ConfigError(issues, opts.source);

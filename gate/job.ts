@@ -29,7 +29,7 @@ export async function gateJob(o: GateRunOptions): Promise<GateRecord> {
     config,
     service,
     plan,
-    nomad: { address: o.nomadAddr, ...(o.env.NOMAD_TOKEN ? { token: o.env.NOMAD_TOKEN } : {}) },
+    nomad: { address: o.nomadAddr, region: config.cluster.nomad.region, ...(o.env.NOMAD_TOKEN ? { token: o.env.NOMAD_TOKEN } : {}) },
     traefikUrl: urls.url,
     traefikAdminUrl: urls.adminUrl,
     ...(o.afterJobVersion !== undefined ? { afterJobVersion: o.afterJobVersion } : {}),

@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { formatDuration as d } from '../config/duration.ts';
 import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 import { HttpError, requestJson } from '../lib/http.ts';
+import { nomadGet, nomadPost, type NomadClientOptions } from '../lib/nomad.ts';
 import { sleep } from '../lib/wait.ts';
 import { traefikUpSteadyMs, type TimingPlan } from '../timing/model.ts';
 import { trackNames, traefikNames, TRACK_HEADER, TRACK_VALUE, type Track } from '../traefik/service-tags.ts';
@@ -19,7 +20,6 @@ import { evaluateSmoke, replayable, type SmokeAnswer, type SmokeResult, type Smo
  * deadline of the timing model.
  */
 
-export const NOMAD_TIMEOUT_MS = 10_000;
 export const TRAEFIK_TIMEOUT_MS = 5_000;
 export const SMOKE_TIMEOUT_MS = 5_000;
 export const POLL_MS = 1_000;
@@ -28,7 +28,7 @@ export interface GateOptions {
   readonly config: Pick<ZerodropConfig, 'traefik'>;
   readonly service: ServiceConfig;
   readonly plan: Pick<TimingPlan, 'gateDeadlineMs'>;
-  readonly nomad: { readonly address: string; readonly token?: string };
+  readonly nomad: NomadClientOptions;
   /** Traefik's public entry point, where the smoke and analysis requests go, e.g. http://127.0.0.1:18080 */
   readonly traefikUrl: string;
   /** Traefik's admin entry point (/api, /metrics), e.g. http://127.0.0.1:18082 */
@@ -187,11 +187,11 @@ export async function runGate(o: GateOptions): Promise<GateRecord> {
         break;
       }
       case 'promote':
-        await nomadPost(o, `/v1/deployment/promote/${current!.ID}`, { DeploymentID: current!.ID, All: true }, signal);
+        await nomadPost(o.nomad, `/v1/deployment/promote/${current!.ID}`, { DeploymentID: current!.ID, All: true }, signal);
         return finish('promoted', `smoke ${smokeResults.length}/${smokeResults.length} passed; analysis passed (${describe(analysis)})`);
       case 'fail': {
         const why = failReason(action.why, smokeResults, analysis, deadlineMs, lastWait);
-        if (current) await nomadPost(o, `/v1/deployment/fail/${current.ID}`, { DeploymentID: current.ID }, signal).catch((err: Error) => step(`failing the deployment: ${err.message}`));
+        if (current) await nomadPost(o.nomad, `/v1/deployment/fail/${current.ID}`, { DeploymentID: current.ID }, signal).catch((err: Error) => step(`failing the deployment: ${err.message}`));
         return finish('failed', why);
       }
     }
@@ -215,17 +215,7 @@ function failReason(kind: string, smoke: readonly SmokeResult[], analysis: Analy
 }
 
 async function latestDeployment(o: GateOptions, job: string, signal: AbortSignal): Promise<Deployment | undefined> {
-  const { body } = await requestJson<Deployment | null>(new URL(`/v1/job/${encodeURIComponent(job)}/deployment`, o.nomad.address), {
-    token: o.nomad.token,
-    tokenHeader: 'X-Nomad-Token',
-    timeoutMs: NOMAD_TIMEOUT_MS,
-    signal,
-  });
-  return body ?? undefined;
-}
-
-async function nomadPost(o: GateOptions, path: string, body: unknown, signal: AbortSignal): Promise<void> {
-  await requestJson(new URL(path, o.nomad.address), { method: 'POST', body, token: o.nomad.token, tokenHeader: 'X-Nomad-Token', timeoutMs: NOMAD_TIMEOUT_MS, signal });
+  return (await nomadGet<Deployment | null>(o.nomad, `/v1/job/${encodeURIComponent(job)}/deployment`, signal)).body ?? undefined;
 }
 
 /** Each server URL → UP/DOWN, as Traefik's API lists it; undefined when Traefik has no such service. */

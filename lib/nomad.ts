@@ -27,6 +27,13 @@ export async function nomadGet<T>(opts: NomadClientOptions, path: string, signal
   return { body, index: Number(headers.get('x-nomad-index') ?? 0) };
 }
 
+/** A write to the Nomad API (promote, fail a deployment), with the same timeout, token and region as the reads. */
+export async function nomadPost(opts: NomadClientOptions, path: string, body: unknown, signal?: AbortSignal): Promise<void> {
+  const url = new URL(path, opts.address);
+  if (opts.region) url.searchParams.set('region', opts.region);
+  await requestJson(url, { method: 'POST', body, token: opts.token, tokenHeader: 'X-Nomad-Token', timeoutMs: REQUEST_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+}
+
 /** The job's current version, or undefined when the job does not exist. */
 export async function jobVersion(opts: NomadClientOptions, jobId: string, signal?: AbortSignal): Promise<number | undefined> {
   try {
