@@ -156,7 +156,7 @@ export function appConfigFromEnv(env: Readonly<Record<string, string | undefined
   let fault: Fault = DEFAULTS.fault;
   if (faultText !== undefined) {
     if ((FAULTS as readonly string[]).includes(faultText)) fault = faultText as Fault;
-    else issues.push({ path: 'FAULT', value: faultText, rule: 'must be "" (none), "never-ready", "crash-after-ready", "smoke-500", "slow" or "readyz-internal-only"' });
+    else issues.push({ path: 'FAULT', value: faultText, rule: `must be "" (none), ${FAULTS.slice(1).map((f, i, all) => `${i === all.length - 1 ? 'or ' : ''}"${f}"`).join(', ').replace(', or ', ' or ')}` });
   }
 
   const ledgerFile = get('LEDGER_FILE');

@@ -107,7 +107,8 @@ interface Outputs {
 
 async function outputs(p: RunPaths): Promise<Outputs> {
   const dir = path.join(p.outdir, 'stacks', 'hetzner');
-  const out = await $({ cwd: dir, quiet: true })`terraform output -json`;
+  // the engine cdktf drives (terraform, or OpenTofu where only it is built)
+  const out = await $({ cwd: dir, quiet: true })`${toolPaths().engine.bin} output -json`;
   const j = JSON.parse(out.stdout) as Record<string, { value: unknown }>;
   return Object.fromEntries(Object.entries(j).map(([k, v]) => [k, v.value])) as unknown as Outputs;
 }

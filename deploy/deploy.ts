@@ -18,6 +18,7 @@ import { gateJob, type GateRecord } from '../gate/index.ts';
 import { toolPaths } from '../toolchain/index.ts';
 import { jobVersion } from '../lib/nomad.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
+import { lastLines } from '../lib/tail.ts';
 
 export type { DeployTarget } from './target.ts';
 
@@ -165,7 +166,7 @@ async function cdktfDeploy(target: DeployTarget, stacks: readonly string[], opts
   const env = plain ? { ...target.env, CI: '1', TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;
   const out = await $({ cwd: REPO_ROOT, env, quiet, nothrow: true, timeout: opts.timeoutMs ?? DEFAULTS.timeoutMs, ...(quiet ? {} : { stdio: 'inherit' as const }), ...(opts.signal ? { signal: opts.signal } : {}) })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
   if (out.exitCode !== 0) {
-    const tail = quiet ? `:\n${(out.stdout + out.stderr).trim().split('\n').slice(-40).join('\n')}` : ' (output above)';
+    const tail = quiet ? `:\n${lastLines((out.stdout + out.stderr).trim(), 40)}` : ' (output above)';
     throw new Error(`cdktf deploy ${stacks.join(' ')} failed (exit ${out.exitCode}) after ${Math.round((Date.now() - started) / 1000)} s${tail}`);
   }
   log(`[deploy] cdktf deploy ${stacks.join(' ')} done in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -12,7 +12,7 @@ export interface GateState {
   readonly canaryUnhealthy: boolean;
   /** Already promoted (by an earlier gate run or by hand). */
   readonly promoted: boolean;
-  /** Traefik reports every canary server UP, steadily (see gate/run.ts `TRAEFIK_UP_STEADY_MS`). */
+  /** Traefik reports every canary server UP, steadily (for `traefikUpSteadyMs` of timing/model.ts). */
   readonly traefikUp: boolean;
   readonly smoke: 'pending' | 'pass' | 'fail';
   readonly analysis: 'pending' | 'pass' | 'fail' | 'inconclusive';

@@ -61,7 +61,6 @@ export const TRAEFIK_RELEASE: ReleasePin = {
   sumsUrl: `https://github.com/traefik/traefik/releases/download/${TRAEFIK.version}/traefik_${TRAEFIK.version}_checksums.txt`,
 };
 
-export const RELEASES: readonly ReleasePin[] = [CONSUL_RELEASE, NOMAD_RELEASE, TRAEFIK_RELEASE];
 
 export interface ResolvedRelease {
   readonly name: ReleaseName;
