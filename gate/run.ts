@@ -4,7 +4,7 @@ import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 import { HttpError, requestJson } from '../lib/http.ts';
 import { nomadGet, nomadPost, type NomadClientOptions } from '../lib/nomad.ts';
 import { sleep } from '../lib/wait.ts';
-import { traefikUpSteadyMs, type TimingPlan } from '../timing/model.ts';
+import { GATE_SMOKE_REQUEST_TIMEOUT_MS, traefikUpSteadyMs, type TimingPlan } from '../timing/model.ts';
 import { trackNames, traefikNames, TRACK_HEADER, TRACK_VALUE, type Track } from '../traefik/service-tags.ts';
 import { analyse, type AnalysisResult } from './analysis.ts';
 import { decide, type GateState } from './decision.ts';
@@ -21,7 +21,6 @@ import { evaluateSmoke, replayable, type SmokeAnswer, type SmokeResult, type Smo
  */
 
 export const TRAEFIK_TIMEOUT_MS = 5_000;
-export const SMOKE_TIMEOUT_MS = 5_000;
 export const POLL_MS = 1_000;
 
 export interface GateOptions {
@@ -246,9 +245,9 @@ async function send(o: GateOptions, spec: SmokeSpec, track: Track, signal: Abort
     const res = await request(new URL(spec.path, o.traefikUrl), {
       method: spec.method,
       headers: { host: o.service.host[0]!, [TRACK_HEADER.toLowerCase()]: TRACK_VALUE[track] },
-      signal: AbortSignal.any([signal, AbortSignal.timeout(SMOKE_TIMEOUT_MS)]),
-      headersTimeout: SMOKE_TIMEOUT_MS,
-      bodyTimeout: SMOKE_TIMEOUT_MS,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(GATE_SMOKE_REQUEST_TIMEOUT_MS)]),
+      headersTimeout: GATE_SMOKE_REQUEST_TIMEOUT_MS,
+      bodyTimeout: GATE_SMOKE_REQUEST_TIMEOUT_MS,
     });
     const body = await res.body.text();
     return { status: res.statusCode, headers: res.headers, body };

@@ -22,9 +22,18 @@ export const WATCH_DELIVERY_MS = 1000;
 
 /**
  * Time the promotion gate allows, past the canary's healthy deadline, for Traefik's
- * health-check to mark the canary UP and for the smoke requests (each with its own timeout).
+ * health-check to mark the canary UP and for the smoke requests (each with its own timeout):
+ * at least this, more when those need more (`gateSmokeAllowanceMs`).
  */
 export const GATE_SMOKE_ALLOWANCE_MS = 30_000;
+
+/** Each smoke request of the promotion gate may take this long. */
+export const GATE_SMOKE_REQUEST_TIMEOUT_MS = 5_000;
+
+/** The gate's allowance for Traefik to see the canary UP and for its smoke requests, one after another. */
+export function gateSmokeAllowanceMs(traefik: Parameters<typeof traefikUpSteadyMs>[0], smokeRequests: number): number {
+  return Math.max(GATE_SMOKE_ALLOWANCE_MS, traefikUpSteadyMs(traefik) + smokeRequests * GATE_SMOKE_REQUEST_TIMEOUT_MS);
+}
 
 /**
  * How long the promotion gate must see every canary server UP in Traefik's API before it counts:
@@ -126,7 +135,7 @@ export const DERIVATIONS = {
   progressDeadline: 'healthy_deadline + 10s',
   applyTimeout: 'waves × progress_deadline + gate deadline (gated) + 1m',
   livenessGrace: 'warmup + margin',
-  gateDeadline: 'healthy_deadline + routing window + 30s smoke allowance + analysis window + margin',
+  gateDeadline: 'healthy_deadline + routing window + smoke allowance (max(30s, Traefik UP wait + smoke requests × 5s)) + analysis window + margin',
 } as const;
 
 export interface TimingInputs {
@@ -148,6 +157,8 @@ export interface TimingInputs {
   readonly gateWindowMs?: number;
   /** The gate's own deadline, pinned. */
   readonly gateDeadlineMs?: number;
+  /** @default GATE_SMOKE_ALLOWANCE_MS */
+  readonly gateSmokeAllowanceMs?: number;
   readonly maxKillTimeoutMs: number;
   readonly marginMs: number;
   readonly count: number;
@@ -225,7 +236,7 @@ export function derivePlan(i: TimingInputs): TimingPlan {
   // deployment (and auto-reverts) instead of being rescheduled for minutes.
   const progressDeadlineMs = i.progressDeadlineMs ?? healthyDeadlineMs + 10_000;
   const waves = 1 + Math.ceil(Math.max(0, i.count - i.canary) / i.maxParallel);
-  const gateDeadlineMs = i.gateWindowMs === undefined ? undefined : (i.gateDeadlineMs ?? ceilToSecond(healthyDeadlineMs + window.ms + GATE_SMOKE_ALLOWANCE_MS + i.gateWindowMs + i.marginMs));
+  const gateDeadlineMs = i.gateWindowMs === undefined ? undefined : (i.gateDeadlineMs ?? ceilToSecond(healthyDeadlineMs + window.ms + (i.gateSmokeAllowanceMs ?? GATE_SMOKE_ALLOWANCE_MS) + i.gateWindowMs + i.marginMs));
   // With a gate, terraform apply (detach = false) also waits while the canary waits for promotion.
   const applyTimeoutMs = i.applyTimeoutMs ?? ceilToMinute(waves * progressDeadlineMs + (gateDeadlineMs ?? 0) + 60_000);
   const livenessGraceMs = i.livenessGraceMs ?? i.warmupMs + i.marginMs;
@@ -386,7 +397,9 @@ export function timingInputs(service: ServiceConfig, config: Pick<ZerodropConfig
     progressDeadlineMs: service.progressDeadline,
     applyTimeoutMs: service.applyTimeout,
     livenessGraceMs: service.liveness.grace,
-    ...(service.promotion === 'gated' && service.gate ? { gateWindowMs: service.gate.analysis.window, gateDeadlineMs: service.gate.deadline } : {}),
+    ...(service.promotion === 'gated' && service.gate
+      ? { gateWindowMs: service.gate.analysis.window, gateDeadlineMs: service.gate.deadline, gateSmokeAllowanceMs: gateSmokeAllowanceMs(config.traefik, service.gate.smoke.length) }
+      : {}),
     maxKillTimeoutMs: config.cluster.nomad.maxKillTimeout,
     marginMs: config.timing.margin,
     count: service.count,

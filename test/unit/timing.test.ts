@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
-import { derivePlan, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, traefikPlan, type TimingInputs } from '../../timing/model.ts';
+import { derivePlan, gateSmokeAllowanceMs, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, traefikPlan, type TimingInputs } from '../../timing/model.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const s = (n: number) => n * 1000;
@@ -191,5 +191,18 @@ describe('traefikPlan()', () => {
       expect.objectContaining({ path: 'traefik.acceptGrace', rule: expect.stringContaining('shorten traefik.acceptGrace to ≤ 25s') }),
     ]);
     expect(() => timingPlans(config({ acceptGrace: '26s' }))).toThrow(/traefik-kill-timeout-within-max-kill-timeout/);
+  });
+});
+
+describe('gateSmokeAllowanceMs(): the gate waits for Traefik and its smoke requests', () => {
+  test('at least 30 s; more when Traefik checks slowly or there are many smoke requests', () => {
+    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, interval: 1000, timeout: 1000 } }, 2)).toBe(30_000);
+    // two rounds of a 10 s + 5 s check = 30 s to see it UP, then 3 requests × 5 s
+    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, interval: 10_000, timeout: 5_000 } }, 3)).toBe(45_000);
+  });
+  test('a slow Traefik health-check lengthens the derived gate deadline by the same amount', () => {
+    const base = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, gateWindowMs: s(30) });
+    const slow = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, gateWindowMs: s(30), gateSmokeAllowanceMs: s(45) });
+    expect(slow.gateDeadlineMs! - base.gateDeadlineMs!).toBe(s(15));
   });
 });
