@@ -4,10 +4,10 @@
  */
 import { App } from 'cdktf';
 import { ConfigError } from './config/errors.ts';
-import { healthCheckWarnings } from './config/lint.ts';
+import { configWarnings } from './config/lint.ts';
 import { loadConfig, outputDirIssues } from './config/load.ts';
 import { AppStack, EdgeStack } from './stacks/index.ts';
-import { timingConfigIssues, timingPlans } from './timing/model.ts';
+import { timingConfigIssues, timingPlans, timingWarnings } from './timing/model.ts';
 
 const configFile = process.env.ZERODROP_CONFIG || 'zerodrop.yaml';
 // Only the verifier's negative control sets this: it deploys a config the kit refuses.
@@ -27,7 +27,7 @@ try {
   // Timing rules are checked with the schema, so one error lists every problem.
   const config = loadConfig(configFile, unsafe ? {} : { moreIssues: timingConfigIssues });
   const plans = timingPlans(config, { unsafeSkipChecks: unsafe });
-  for (const warning of healthCheckWarnings(config)) console.error(`zerodrop: WARNING ${warning}`);
+  for (const warning of [...configWarnings(config), ...timingWarnings(config)]) console.error(`zerodrop: WARNING ${warning}`);
   if (unsafe) console.error(`zerodrop: WARNING timing checks skipped (ZERODROP_UNSAFE_SKIP_TIMING_CHECKS=1): ${configFile} may drop requests`);
   if (allowDestroy) console.error('zerodrop: WARNING prevent_destroy lifted (ZERODROP_ALLOW_DESTROY=1): an apply may purge and re-create Nomad jobs');
   if (fixedNames) console.error('zerodrop: WARNING fixed Traefik names (ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES=1): a rollout that changes a Traefik setting drops the service');

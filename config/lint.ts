@@ -1,22 +1,29 @@
 import { formatDuration as d } from './duration.ts';
-import type { ZerodropConfig } from './schema.ts';
+import { traefikHealthChecks, type ZerodropConfig } from './schema.ts';
 
 /**
- * Health-check settings that are allowed but weaken a rollout: printed as warnings at synth
+ * Settings that are allowed but weaken a rollout (health checks, capacity): printed as warnings at synth
  * (`zerodrop: WARNING …`), each with the reason. What cannot be zero-downtime is refused instead
  * (schema and timing rules); what the config cannot show (a liveness check that calls a
  * dependency, a readiness that keeps answering 200 after SIGTERM) is the app contract (app/README.md).
  */
-export function healthCheckWarnings(config: Pick<ZerodropConfig, 'services' | 'traefik'>): string[] {
+export function configWarnings(config: Pick<ZerodropConfig, 'services' | 'traefik'>): string[] {
   const out: string[] = [];
   config.services.forEach((s, i) => {
     const at = `services[${i}]`;
-    const traefikChecks = config.traefik.healthCheck.enabled && (s.ports.internalStatic !== undefined || s.readiness.servedOnRoutedPort !== false);
-    if (!traefikChecks) {
+    if (!traefikHealthChecks(s, config.traefik)) {
       out.push(
         `${at} "${s.name}": Traefik does not health-check it (${config.traefik.healthCheck.enabled ? 'readiness.servedOnRoutedPort: false' : 'traefik.healthCheck.enabled: false'}) — ` +
           `an instance that stops answering on the routed port keeps its share of traffic until Consul's check on the internal port fails` +
           (s.promotion === 'gated' ? `, and the promotion gate cannot see a canary DOWN in Traefik: it relies on the smoke requests alone` : ''),
+      );
+    }
+    if (s.canary < s.count) {
+      const floor = s.count - Math.min(s.maxParallel, s.count - s.canary);
+      out.push(
+        `${at}.canary ${s.canary} < count ${s.count}: after promotion Nomad stops the old instances the canaries replace and the next maxParallel (${s.maxParallel}) at once, ` +
+          `so "${s.name}" runs on ${floor} instance(s) until the replacements are healthy — one slow health-check answer there is a 503 for every request. ` +
+          `Remove canary (it defaults to count) to keep capacity through the rollout`,
       );
     }
     if (/(db|database|deep|depend|upstream|redis|postgres|mysql|kafka)/i.test(s.liveness.path)) {

@@ -26,13 +26,11 @@ export const DEFAULTS = {
   timing: { margin: '2s' },
   service: {
     count: 2,
-    canary: 1,
     maxParallel: 1,
     ports: { http: 8080, internal: 8081 },
     readiness: { path: '/readyz', interval: '1s', timeout: '1s' },
     liveness: { path: '/livez', interval: '5s', timeout: '2s', failures: 3 },
     longestRequest: '1s',
-    shutdownDelay: '0s',
     resources: { cpu: 100, memoryMb: 128 },
     promotion: 'auto',
     gate: { method: 'GET', expectStatus: 200, analysis: { window: '30s', minRequests: 50, maxErrorRatio: 0.01, rate: 10 } },
@@ -200,8 +198,13 @@ const service = z
     version: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, { error: 'must be a docker-tag-like version such as "v2" or "1.4.2"' }),
     driver,
     count: z.int().min(1).max(100).prefault(DEFAULTS.service.count),
-    /** Canaries placed before the old allocations are replaced; must be ≥ 1 (zerodrop rolls out by canary). */
-    canary: z.int().min(1, { error: 'must be at least 1: zerodrop rolls out by canary so a bad version never replaces a good one' }).prefault(DEFAULTS.service.canary),
+    /**
+     * Canaries placed before the old allocations are replaced; must be ≥ 1 (zerodrop rolls out by canary).
+     * @default - count: a full set of new instances is ready before any old one stops, so routable
+     * instances never fall below count (after promotion Nomad stops the old ones the canaries replace
+     * and the next maxParallel at once; with fewer canaries the service runs on count − maxParallel).
+     */
+    canary: z.int().min(1, { error: 'must be at least 1: zerodrop rolls out by canary so a bad version never replaces a good one' }).optional(),
     maxParallel: z.int().min(1).prefault(DEFAULTS.service.maxParallel),
     /** Ports the app listens on inside its container (docker `to`); raw_exec gets dynamic host ports via PORT/INTERNAL_PORT. */
     ports: z
@@ -255,8 +258,11 @@ const service = z
     drainGrace: duration().optional(),
     /** Longest request the app serves; in-flight requests get this long after the drain. */
     longestRequest: duration().prefault(DEFAULTS.service.longestRequest),
-    /** Nomad shutdown_delay: wait after deregistering before the signal. */
-    shutdownDelay: duration().prefault(DEFAULTS.service.shutdownDelay),
+    /**
+     * Nomad shutdown_delay: wait after deregistering before the signal.
+     * @default - derived: routing window + margin, so Traefik has forgotten the instance before it is signalled
+     */
+    shutdownDelay: duration().optional(),
     /** Pins; each @default - derived by the timing model. */
     killTimeout: positiveDuration().optional(),
     minHealthyTime: positiveDuration().optional(),
@@ -274,7 +280,7 @@ const service = z
     gate: gate.optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.canary > s.count) {
+    if (s.canary !== undefined && s.canary > s.count) {
       ctx.addIssue({ code: 'custom', path: ['canary'], input: s.canary, message: `must be at most count (${s.count})` });
     }
     if (s.ports.http === s.ports.internal) {
@@ -315,7 +321,8 @@ const service = z
         ctx.addIssue({ code: 'custom', path: ['env', key], input: key, message: `env name "${key}" is set by zerodrop (the app contract: ${RESERVED_ENV.join(', ')}) — remove it` });
       }
     }
-  });
+  })
+  .transform((s) => ({ ...s, canary: s.canary ?? s.count }));
 
 const traefik = z
   .strictObject({
@@ -509,4 +516,13 @@ export type ZerodropConfig = Omit<Parsed, 'cluster' | 'traefik'> & {
   traefik: Parsed['traefik'] & { consulAddress: string };
 };
 export type ServiceConfig = ZerodropConfig['services'][number];
+
+/**
+ * Whether Traefik health-checks a service: it probes the ROUTED port unless a static internal port
+ * is set, so an app that does not answer its readiness path there (readiness.servedOnRoutedPort:
+ * false) gets no Traefik health-check rather than every server DOWN.
+ */
+export function traefikHealthChecks(service: Pick<ServiceConfig, 'ports' | 'readiness'>, traefik: Pick<TraefikConfig, 'healthCheck'>): boolean {
+  return traefik.healthCheck.enabled && (service.ports.internalStatic !== undefined || service.readiness.servedOnRoutedPort !== false);
+}
 export type TraefikConfig = ZerodropConfig['traefik'];

@@ -14,7 +14,7 @@ export function planTable(name: string, plan: TimingPlan): string {
   const how = (key: keyof typeof DERIVATIONS) => (plan.sources[key] === 'derived' ? `derived: ${DERIVATIONS[key]}` : 'pinned');
   const rows: [string, string, string][] = [
     ['routing window', d(plan.routingWindowMs), plan.routingWindowWhy],
-    ['shutdown_delay', d(plan.shutdownDelayMs), 'as configured (Nomad default 0s)'],
+    ['shutdown_delay', d(plan.shutdownDelayMs), how('shutdownDelay')],
     ['drain grace (DRAIN_GRACE_MS)', d(plan.drainGraceMs), how('drainGrace')],
     ['servable window', d(plan.servableWindowMs), 'shutdown_delay + drain grace'],
     ['kill_timeout', d(plan.killTimeoutMs), how('killTimeout')],

@@ -1,6 +1,6 @@
 import { formatDuration as d } from '../config/duration.ts';
 import { ConfigError, type ConfigIssue } from '../config/errors.ts';
-import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
+import { traefikHealthChecks, type ServiceConfig, type ZerodropConfig } from '../config/schema.ts';
 
 /**
  * The timing model: every duration rule in zerodrop lives here, as data.
@@ -128,7 +128,8 @@ export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'ti
 
 /** How each derived value is computed, in words: `npm run plan` and the README quote these. */
 export const DERIVATIONS = {
-  drainGrace: 'routing window + margin - shutdown_delay',
+  shutdownDelay: 'routing window + margin',
+  drainGrace: 'routing window + margin - shutdown_delay (0 with the derived shutdown_delay)',
   killTimeout: 'drain grace + longestRequest + margin',
   minHealthyTime: 'routing window + margin',
   healthyDeadline: 'warmup + min_healthy_time + readiness interval + margin',
@@ -143,7 +144,7 @@ export interface TimingInputs {
   readonly watch: boolean;
   readonly throttleMs: number;
   readonly readinessIntervalMs: number;
-  readonly shutdownDelayMs: number;
+  readonly shutdownDelayMs?: number;
   readonly drainGraceMs?: number;
   readonly longestRequestMs: number;
   readonly warmupMs: number;
@@ -191,7 +192,7 @@ export interface TimingPlan {
    * undefined for promotion: auto.
    */
   readonly gateDeadlineMs: number | undefined;
-  readonly sources: Readonly<Record<'drainGrace' | 'killTimeout' | 'minHealthyTime' | 'healthyDeadline' | 'progressDeadline' | 'applyTimeout' | 'livenessGrace' | 'gateDeadline', Source>>;
+  readonly sources: Readonly<Record<'shutdownDelay' | 'drainGrace' | 'killTimeout' | 'minHealthyTime' | 'healthyDeadline' | 'progressDeadline' | 'applyTimeout' | 'livenessGrace' | 'gateDeadline', Source>>;
 }
 
 /** Field names as the user wrote them, so messages point at the config, not at internals. */
@@ -228,7 +229,12 @@ export function routingWindow(i: Pick<TimingInputs, 'refreshIntervalMs' | 'watch
 /** Fills every derived duration. Pure; does not check anything (see `timingIssues`). */
 export function derivePlan(i: TimingInputs): TimingPlan {
   const window = routingWindow(i);
-  const drainGraceMs = i.drainGraceMs ?? Math.max(0, window.ms + i.marginMs - i.shutdownDelayMs);
+  // Deregister, wait until Traefik has forgotten the instance, then signal. Were the app signalled
+  // first, its /readyz 503 would have Traefik's health-check mark it DOWN while its router is still
+  // in Traefik's config; when every server behind a router drains at once (the old Traefik service
+  // of a rollout that changes the health-check, see traefik/service-tags.ts) that router answers 503.
+  const shutdownDelayMs = i.shutdownDelayMs ?? window.ms + i.marginMs;
+  const drainGraceMs = i.drainGraceMs ?? Math.max(0, window.ms + i.marginMs - shutdownDelayMs);
   const killTimeoutMs = i.killTimeoutMs ?? drainGraceMs + i.longestRequestMs + i.marginMs;
   const minHealthyTimeMs = i.minHealthyTimeMs ?? ceilToSecond(window.ms + i.marginMs);
   const healthyDeadlineMs = i.healthyDeadlineMs ?? ceilToSecond(i.warmupMs + minHealthyTimeMs + i.readinessIntervalMs + i.marginMs);
@@ -244,9 +250,9 @@ export function derivePlan(i: TimingInputs): TimingPlan {
   return {
     routingWindowMs: window.ms,
     routingWindowWhy: window.why,
-    shutdownDelayMs: i.shutdownDelayMs,
+    shutdownDelayMs,
     drainGraceMs,
-    servableWindowMs: i.shutdownDelayMs + drainGraceMs,
+    servableWindowMs: shutdownDelayMs + drainGraceMs,
     killTimeoutMs,
     minHealthyTimeMs,
     healthyDeadlineMs,
@@ -256,6 +262,7 @@ export function derivePlan(i: TimingInputs): TimingPlan {
     livenessGraceMs,
     gateDeadlineMs,
     sources: {
+      shutdownDelay: src(i.shutdownDelayMs),
       drainGrace: src(i.drainGraceMs),
       killTimeout: src(i.killTimeoutMs),
       minHealthyTime: src(i.minHealthyTimeMs),
@@ -423,6 +430,27 @@ export function timingConfigIssues(config: ZerodropConfig): ConfigIssue[] {
     return timingIssues(inputs, derivePlan(inputs), { service: `services[${index}]`, serviceName: service.name });
   });
   return [...issues, ...traefikTimingIssues(config)];
+}
+
+/**
+ * Allowed but weaker timings, as warnings with the reason. A shutdown_delay shorter than the
+ * routing window signals the app while Traefik may still route to it: the drain covers that for
+ * shared Traefik services, but in a rollout that changes Traefik's health-check the old instances
+ * are alone behind their router, all marked DOWN at once (their /readyz says 503), and that router
+ * answers 503 until Traefik's next catalog load drops it.
+ */
+export function timingWarnings(config: ZerodropConfig): string[] {
+  return config.services.flatMap((service, index) => {
+    const inputs = timingInputs(service, config);
+    const plan = derivePlan(inputs);
+    const need = plan.routingWindowMs + inputs.marginMs;
+    if (plan.sources.shutdownDelay === 'derived' || plan.shutdownDelayMs >= need || !traefikHealthChecks(service, config.traefik)) return [];
+    return [
+      `services[${index}].shutdownDelay ${d(plan.shutdownDelayMs)} < Traefik routing window ${d(plan.routingWindowMs)} + timing.margin ${d(inputs.marginMs)} = ${d(need)}: ` +
+        `"${service.name}" is signalled while Traefik may still route to it, and a rollout that changes Traefik's health-check answers 503 ` +
+        `until Traefik forgets the old instances — remove shutdownDelay (it is derived as ${d(need)}) or raise it to ≥ ${d(need)}`,
+    ];
+  });
 }
 
 /** Plans every service, or throws one ConfigError naming every broken rule in every service. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { formatDuration as d } from '../config/duration.ts';
-import type { ServiceConfig, TraefikConfig } from '../config/schema.ts';
+import { traefikHealthChecks, type ServiceConfig, type TraefikConfig } from '../config/schema.ts';
 
 /**
  * How Traefik objects in a service's Consul tags are named.
@@ -44,11 +44,7 @@ function contentName(base: string, settings: unknown): string {
 /** Every setting of the three Traefik objects a service gets, as tag suffix → value. */
 function traefikSettings(service: ServiceConfig, traefik: TraefikConfig) {
   const retry = traefik.retry.attempts > 1 ? { attempts: String(traefik.retry.attempts), initialinterval: d(traefik.retry.initialInterval) } : undefined;
-  // Traefik probes the ROUTED port unless a static internal port is set; an app that does not
-  // answer the readiness path there says so (readiness.servedOnRoutedPort: false) and gets no
-  // Traefik health-check rather than every server DOWN.
-  const healthChecked = traefik.healthCheck.enabled && (service.ports.internalStatic !== undefined || service.readiness.servedOnRoutedPort !== false);
-  const healthcheck = healthChecked
+  const healthcheck = traefikHealthChecks(service, traefik)
     ? {
         path: service.readiness.path,
         interval: d(traefik.healthCheck.interval),

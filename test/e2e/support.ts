@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { clusterDown, clusterUp } from '../../cluster/index.ts';
 import { deploy } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
@@ -105,8 +105,39 @@ export function useLocalCluster(cluster: E2eCluster, entry: E2eEntry, v1Change: 
     const v1 = await configWith('v1', v1Change);
     await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
   });
+  afterEach(async (ctx) => {
+    // A failed rollout is explained by what Traefik saw: print its warnings (health checks, config errors).
+    if (ctx.task.result?.state === 'fail') console.log(`[e2e] Traefik warnings and errors (the last 40):\n${(await traefikProblems(cluster)).slice(-40).join('\n') || '(none)'}`);
+  });
   afterAll(async () => {
+    await keepTraefikProblems(cluster);
     await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
   });
   return { configWith, v1Config: path.join(configDir, 'v1.yaml') };
+}
+
+/** Every allocation's log files of the cluster, by allocation id (cluster down removes them). */
+async function allocLogDirs(cluster: E2eCluster): Promise<string[]> {
+  const allocs = path.join(cluster.stateDir, 'nomad-data', 'alloc');
+  const ids = await readdir(allocs).catch(() => [] as string[]);
+  return ids.map((id) => path.join(allocs, id, 'alloc', 'logs')).filter((dir) => existsSync(dir));
+}
+
+/** Writes Traefik's warnings and errors to reports/e2e/<cluster>/traefik-problems.log before the cluster goes down (which removes the logs). */
+async function keepTraefikProblems(cluster: E2eCluster): Promise<void> {
+  const dir = path.join(process.cwd(), 'reports', 'e2e', path.basename(cluster.stateDir));
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'traefik-problems.log'), (await traefikProblems(cluster)).join('\n') + '\n');
+}
+
+/** Traefik's log lines at warn level or above, from every Traefik allocation of the cluster (rotated files included). */
+export async function traefikProblems(cluster: E2eCluster): Promise<string[]> {
+  const lines: string[] = [];
+  for (const dir of await allocLogDirs(cluster)) {
+    for (const file of (await readdir(dir)).filter((f) => f.startsWith('traefik.stdout') || f.startsWith('traefik.stderr'))) {
+      const text = await readFile(path.join(dir, file), 'utf8').catch(() => '');
+      lines.push(...text.split('\n').filter((l) => /"level":"(warn|error|fatal)"/.test(l)));
+    }
+  }
+  return lines;
 }

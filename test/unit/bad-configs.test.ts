@@ -107,7 +107,7 @@ const bad: Row[] = [
   ['timing.margin 500ms', (p) => (p.timing = { margin: '500ms' }), 'timing.margin', '1s granularity'],
   ['a refresh interval of 0s', (p) => (p.traefik = { discovery: { refreshInterval: '0s' } }), 'traefik.discovery.refreshInterval', 'at least 100ms'],
   ['an accept grace beyond max_kill_timeout', (p) => (p.traefik = { acceptGrace: '1m' }), 'traefik.acceptGrace', 'traefik-kill-timeout-within-max-kill-timeout'],
-  ['drain 1s against refresh 15s', (p) => ((p.traefik = { discovery: { refreshInterval: '15s' } }), (svc(p).drainGrace = '1s')), 'services[0].drainGrace', 'servable-window-covers-routing-window'],
+  ['drain 1s against refresh 15s', (p) => ((p.traefik = { discovery: { refreshInterval: '15s' } }), (svc(p).drainGrace = '1s'), (svc(p).shutdownDelay = '0s')), 'services[0].drainGrace', 'servable-window-covers-routing-window'],
   // env
   ['env key BAD-NAME', (p) => (svc(p).env = { 'BAD-NAME': 'x' }), 'services[0].env.BAD-NAME', 'env name "BAD-NAME" must be a shell-style identifier'],
   ['env key PORT (set by zerodrop)', (p) => (svc(p).env = { PORT: '80' }), 'services[0].env.PORT', 'is set by zerodrop'],
@@ -151,6 +151,7 @@ describe('bad configs: each refused with its path and rule', () => {
     const props = structuredClone(minimalProps()) as Props;
     props.traefik = { discovery: { refreshInterval: '15s' } };
     svc(props).drainGrace = '1s';
+    svc(props).shutdownDelay = '0s';
     svc(props).drainGrase = '5s';
     const paths = issuesOf(() => check(props)).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['services[0].drainGrase', 'services[0].drainGrace']));

@@ -22,7 +22,7 @@ describe('canaryJob()', () => {
   test('rolls out by canary with auto-promote and auto-revert, health from checks', () => {
     expect(group.Update).toEqual({
       MaxParallel: 1,
-      Canary: 1,
+      Canary: 2, // count: capacity kept
       AutoPromote: true,
       AutoRevert: true,
       HealthCheck: 'checks',
@@ -46,12 +46,14 @@ describe('canaryJob()', () => {
   });
 
   test('stops with SIGTERM and the timing model kill_timeout and shutdown_delay', () => {
-    expect(task).toMatchObject({ KillSignal: 'SIGTERM', KillTimeout: plan.killTimeoutMs * 1e6, ShutdownDelay: 0 });
-    expect(plan.killTimeoutMs).toBe(9000);
+    expect(task).toMatchObject({ KillSignal: 'SIGTERM', KillTimeout: plan.killTimeoutMs * 1e6, ShutdownDelay: plan.shutdownDelayMs * 1e6 });
+    // deregister, wait the routing window + margin (4 s + 2 s), then signal; the app then only finishes in-flight requests
+    expect(task.ShutdownDelay).toBe(6000 * 1e6);
+    expect(task.KillTimeout).toBe(3000 * 1e6);
   });
 
   test('passes the drain grace, ports and version to the app in its env', () => {
-    expect(task.Env).toEqual({ PORT: '${NOMAD_PORT_http}', INTERNAL_PORT: '${NOMAD_PORT_internal}', APP_VERSION: 'v1', DRAIN_GRACE_MS: '6000' });
+    expect(task.Env).toEqual({ PORT: '${NOMAD_PORT_http}', INTERNAL_PORT: '${NOMAD_PORT_internal}', APP_VERSION: 'v1', DRAIN_GRACE_MS: '0' }); // shutdown_delay covers the routing window
   });
 
   test('raw_exec binds where Nomad put the port and gets no docker port mapping', () => {
@@ -160,24 +162,24 @@ describe('canaryJob()', () => {
                 "Driver": "docker",
                 "Env": {
                   "APP_VERSION": "v1",
-                  "DRAIN_GRACE_MS": "6000",
+                  "DRAIN_GRACE_MS": "0",
                   "INTERNAL_PORT": "\${NOMAD_PORT_internal}",
                   "PORT": "\${NOMAD_PORT_http}",
                 },
                 "KillSignal": "SIGTERM",
-                "KillTimeout": 9000000000,
+                "KillTimeout": 3000000000,
                 "Name": "app",
                 "Resources": {
                   "CPU": 100,
                   "MemoryMB": 128,
                 },
-                "ShutdownDelay": 0,
+                "ShutdownDelay": 6000000000,
               },
             ],
             "Update": {
               "AutoPromote": true,
               "AutoRevert": true,
-              "Canary": 1,
+              "Canary": 2,
               "HealthCheck": "checks",
               "HealthyDeadline": 21000000000,
               "MaxParallel": 1,

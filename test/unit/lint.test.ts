@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { resolveConfig } from '../../config/index.ts';
-import { healthCheckWarnings } from '../../config/lint.ts';
+import { configWarnings } from '../../config/lint.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
-const warnings = (service: object = {}, traefik: object = {}) => healthCheckWarnings(resolveConfig({ ...minimalProps(service), traefik }, { env: NO_ENV }));
+const warnings = (service: object = {}, traefik: object = {}) => configWarnings(resolveConfig({ ...minimalProps(service), traefik }, { env: NO_ENV }));
 
-describe('healthCheckWarnings()', () => {
+describe('configWarnings()', () => {
   test('the defaults warn about nothing', () => {
     expect(warnings()).toEqual([]);
   });
@@ -20,5 +20,11 @@ describe('healthCheckWarnings()', () => {
   });
   test('a liveness timeout equal to its interval', () => {
     expect(warnings({ liveness: { interval: '2s', timeout: '2s' } })[0]).toMatch(/liveness.timeout 2s = liveness.interval/);
+  });
+  test('fewer canaries than count: the instances left after promotion are named', () => {
+    expect(warnings({ count: 2, canary: 1 })[0]).toMatch(/canary 1 < count 2: .* runs on 1 instance\(s\)/);
+    expect(warnings({ count: 4, canary: 1, maxParallel: 2 })[0]).toMatch(/runs on 2 instance\(s\)/);
+    expect(warnings({ count: 3, canary: 2, maxParallel: 3 })[0]).toMatch(/runs on 2 instance\(s\)/);
+    expect(warnings({ count: 3, canary: 3 })).toEqual([]);
   });
 });

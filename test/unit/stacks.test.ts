@@ -43,7 +43,7 @@ describe('AppStack', () => {
   const job = app.resource.nomad_job['job-api'];
 
   test('one nomad_job per service with a JSON jobspec, waiting for the rollout', () => {
-    expect(job).toMatchObject({ json: true, detach: false, purge_on_destroy: true, timeouts: { create: '3m', update: '3m' } });
+    expect(job).toMatchObject({ json: true, detach: false, purge_on_destroy: true, timeouts: { create: '2m', update: '2m' } });
   });
 
   test('escapes Nomad interpolation so Terraform passes it through', () => {

@@ -67,7 +67,7 @@ describe('npm run synth', () => {
   });
 
   test('an unknown key and a timing violation are reported in one error', () => {
-    const run = synth(`traefik:\n  discovery:\n    refreshInterval: 15s\n${SERVICE}    drainGrace: 1s\n    drainGrase: 5s\n`);
+    const run = synth(`traefik:\n  discovery:\n    refreshInterval: 15s\n${SERVICE}    drainGrace: 1s\n    shutdownDelay: 0s\n    drainGrase: 5s\n`);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('services[0].drainGrase: "5s" — unknown key');
     expect(run.stderr).toContain('[servable-window-covers-routing-window]');

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
-import { derivePlan, gateSmokeAllowanceMs, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, traefikPlan, type TimingInputs } from '../../timing/model.ts';
+import { derivePlan, gateSmokeAllowanceMs, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, timingWarnings, traefikPlan, type TimingInputs } from '../../timing/model.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const s = (n: number) => n * 1000;
@@ -121,6 +121,14 @@ describe('derivePlan()', () => {
     ['liveness grace: warmup + margin', derived.livenessGraceMs, s(14)],
   ])('%s', (_name, actual, expected) => expect(actual).toBe(expected));
 
+  test('unpinned, shutdown_delay covers the routing window and the app need not drain', () => {
+    const plan = derivePlan({ ...RESEARCH_100, shutdownDelayMs: undefined, drainGraceMs: undefined, killTimeoutMs: undefined });
+    expect(plan).toMatchObject({ shutdownDelayMs: s(6), drainGraceMs: 0, servableWindowMs: s(6), killTimeoutMs: s(3) });
+    expect(plan.sources.shutdownDelay).toBe('derived');
+    // a pinned drain grace does not shorten it: the app is signalled only once Traefik forgot it
+    expect(derivePlan({ ...RESEARCH_100, shutdownDelayMs: undefined, drainGraceMs: s(10) }).shutdownDelayMs).toBe(s(6));
+  });
+
   test('a shutdown delay shortens the derived drain grace', () => {
     expect(derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, shutdownDelayMs: s(4) }).drainGraceMs).toBe(s(2));
   });
@@ -134,7 +142,7 @@ describe('derivePlan()', () => {
 describe('timingPlans()', () => {
   test('derives a zero-downtime plan for the defaults', () => {
     const plans = timingPlans(resolveConfig(minimalProps(), { env: NO_ENV }));
-    expect(plans.get('api')).toMatchObject({ routingWindowMs: s(4), drainGraceMs: s(6), killTimeoutMs: s(9) });
+    expect(plans.get('api')).toMatchObject({ routingWindowMs: s(4), shutdownDelayMs: s(6), drainGraceMs: 0, killTimeoutMs: s(3) });
   });
 
   test('refuses a config with a long drain that Nomad would cap, naming max kill timeout', () => {
@@ -143,7 +151,7 @@ describe('timingPlans()', () => {
   });
 
   test('reports every broken rule of every service in one ConfigError', () => {
-    const props = minimalProps({ drainGrace: '1s', killTimeout: '1s' });
+    const props = minimalProps({ drainGrace: '1s', killTimeout: '1s', shutdownDelay: '0s' });
     props.traefik = { discovery: { refreshInterval: '15s' } };
     try {
       timingPlans(resolveConfig(props, { env: NO_ENV }));
@@ -155,9 +163,24 @@ describe('timingPlans()', () => {
   });
 
   test('unsafeSkipChecks returns the plan of a refused config (for the negative control only)', () => {
-    const props = minimalProps({ drainGrace: '0s' });
+    const props = minimalProps({ drainGrace: '0s', shutdownDelay: '0s' });
     props.traefik = { discovery: { refreshInterval: '15s' } };
     expect(timingPlans(resolveConfig(props, { env: NO_ENV }), { unsafeSkipChecks: true }).get('api')?.drainGraceMs).toBe(0);
+  });
+});
+
+describe('timingWarnings()', () => {
+  const warnings = (service: object, traefik: object = {}) => timingWarnings(resolveConfig({ ...minimalProps(service), traefik }, { env: NO_ENV }));
+  test('a pinned shutdown_delay shorter than the routing window + margin is warned, naming the 503 and the fix', () => {
+    expect(warnings({ shutdownDelay: '0s', drainGrace: '6s' })).toEqual([
+      'services[0].shutdownDelay 0s < Traefik routing window 4s + timing.margin 2s = 6s: "api" is signalled while Traefik may still route to it, and a rollout that changes ' +
+        "Traefik's health-check answers 503 until Traefik forgets the old instances — remove shutdownDelay (it is derived as 6s) or raise it to ≥ 6s",
+    ]);
+  });
+  test('not warned: derived, long enough, or no Traefik health-check to mark the instances DOWN', () => {
+    expect(warnings({})).toEqual([]);
+    expect(warnings({ shutdownDelay: '6s' })).toEqual([]);
+    expect(warnings({ shutdownDelay: '0s', drainGrace: '6s' }, { healthCheck: { enabled: false } })).toEqual([]);
   });
 });
 
