@@ -17,6 +17,7 @@ import { loadConfig } from '../config/load.ts';
 import { gateJob, type GateRecord } from '../gate/index.ts';
 import { toolPaths } from '../toolchain/index.ts';
 import { jobVersion } from '../lib/nomad.ts';
+import { deployRunTimeoutMs, timingPlans } from '../timing/model.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { lastLines } from '../lib/tail.ts';
 
@@ -26,14 +27,12 @@ export type { DeployTarget } from './target.ts';
 export const DEFAULTS = {
   /** stacks to deploy; cdktf applies them in their dependency order (main.ts: app, then edge) */
   stacks:        ['edge', 'app'] as readonly string[],
-  /** the whole cdktf run; the app stack's own apply timeout is inside it */
-  timeoutMs:     20 * 60_000,
 } as const;
 
 export interface DeployOptions extends TargetOptions {
   /** @default DEFAULTS.stacks */
   readonly stacks?: readonly string[];
-  /** @default DEFAULTS.timeoutMs */
+  /** The whole cdktf run. @default - derived from the services' apply timeouts (timing/model.ts `deployRunTimeoutMs`) */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** Quiet mode for tests: output is captured and returned instead of streamed. @default false */
@@ -125,7 +124,8 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
   const stopGates = new AbortController();
   const gates = stacks.includes('app') ? await startGates(target, log, opts.signal ? AbortSignal.any([opts.signal, stopGates.signal]) : stopGates.signal) : [];
   let deployError: unknown;
-  await cdktfDeploy(target, stacks, opts, log).catch((err: unknown) => (deployError = err));
+  const timeoutMs = opts.timeoutMs ?? deployRunTimeoutMs(servicePlans(target).values(), stacks);
+  await cdktfDeploy(target, stacks, { ...opts, timeoutMs }, log).catch((err: unknown) => (deployError = err));
   stopGates.abort();
   const records = await Promise.all(gates);
   const failed = records.filter((r) => r.outcome === 'failed');
@@ -136,6 +136,15 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
   if (deployError) throw deployError;
   log(`[deploy] done in ${Math.round((Date.now() - started) / 1000)} s`);
   return { target, output: lines.join('\n'), gates: records };
+}
+
+/**
+ * The services' timing plans, as main.ts derives them for this target (the negative controls'
+ * ZERODROP_UNSAFE_SKIP_TIMING_CHECKS included: their configs are refused otherwise).
+ */
+export function servicePlans(target: DeployTarget) {
+  const config = loadConfig(target.config, { env: target.env });
+  return timingPlans(config, { unsafeSkipChecks: target.env.ZERODROP_UNSAFE_SKIP_TIMING_CHECKS === '1' });
 }
 
 /** Starts the gate of every gated service whose job already runs (a new job has no canary to gate). */
@@ -155,7 +164,7 @@ async function startGates(target: DeployTarget, log: (line: string) => void, sig
   return started;
 }
 
-async function cdktfDeploy(target: DeployTarget, stacks: readonly string[], opts: DeployOptions, log: (line: string) => void): Promise<void> {
+async function cdktfDeploy(target: DeployTarget, stacks: readonly string[], opts: DeployOptions & { timeoutMs: number }, log: (line: string) => void): Promise<void> {
   const started = Date.now();
   // The stacks were just synthesized with the same env; cdktf applies them as they are.
   const args = ['deploy', ...stacks, '--skip-synth', '--output', target.outdir, '--auto-approve', '--skip-provider-lock', '--ignore-missing-stack-dependencies'];
@@ -164,7 +173,7 @@ async function cdktfDeploy(target: DeployTarget, stacks: readonly string[], opts
   const quiet = opts.quiet ?? false;
   const plain = quiet || !process.stdout.isTTY;
   const env = plain ? { ...target.env, CI: '1', TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;
-  const out = await $({ cwd: REPO_ROOT, env, quiet, nothrow: true, timeout: opts.timeoutMs ?? DEFAULTS.timeoutMs, ...(quiet ? {} : { stdio: 'inherit' as const }), ...(opts.signal ? { signal: opts.signal } : {}) })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
+  const out = await $({ cwd: REPO_ROOT, env, quiet, nothrow: true, timeout: opts.timeoutMs, ...(quiet ? {} : { stdio: 'inherit' as const }), ...(opts.signal ? { signal: opts.signal } : {}) })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
   if (out.exitCode !== 0) {
     const tail = quiet ? `:\n${lastLines((out.stdout + out.stderr).trim(), 40)}` : ' (output above)';
     throw new Error(`cdktf deploy ${stacks.join(' ')} failed (exit ${out.exitCode}) after ${Math.round((Date.now() - started) / 1000)} s${tail}`);

@@ -15,12 +15,10 @@ import path from 'node:path';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { $ } from 'zx';
 import { loadConfig } from '../config/load.ts';
-import { deploy, synthStacks } from './deploy.ts';
+import { deploy, servicePlans, synthStacks } from './deploy.ts';
 import type { DeployTarget } from './target.ts';
 import { rolloutOutcome } from './rollout-outcome.ts';
 
-/** the watch after a deploy: `cdktf deploy` already waited for each rollout (detach = false) */
-const WATCH_TIMEOUT_MS = 5 * 60_000;
 export const pipelineLog = (line: string) => console.log(`[pipeline] ${line}`);
 const log = pipelineLog;
 
@@ -51,9 +49,12 @@ export async function pipelineApply(target: DeployTarget, stacks: readonly strin
   if (!stacks.includes('app')) return deployed ? 0 : 1;
   const config = loadConfig(target.config, { env: target.env });
   const nomad = { address: target.nomadAddr, region: config.cluster.nomad.region, ...(target.env.NOMAD_TOKEN ? { token: target.env.NOMAD_TOKEN } : {}) };
+  // `cdktf deploy` already waited for each rollout (detach = false); a rollout that outlived it
+  // ends within its own apply timeout at the latest.
+  const plans = servicePlans(target);
   let failed = 0;
   for (const service of config.services) {
-    const outcome = await rolloutOutcome(nomad, service.name, service.version, WATCH_TIMEOUT_MS, signal);
+    const outcome = await rolloutOutcome(nomad, service.name, service.version, plans.get(service.name)!.applyTimeoutMs, signal);
     log(`watch ${outcome.line}`);
     if (!outcome.ok) failed++;
   }

@@ -453,6 +453,23 @@ export function timingWarnings(config: ZerodropConfig): string[] {
   });
 }
 
+/** The nomad provider's default `timeouts` of a nomad_job, which the edge stack keeps. */
+export const PROVIDER_JOB_TIMEOUT_MS = 5 * 60_000;
+
+/** cdktf's and Terraform's own time around the applies (init, providers starting, state lock, refresh, plan): an allowance, not a measurement. */
+export const TERRAFORM_RUN_ALLOWANCE_MS = 5 * 60_000;
+
+/**
+ * How long one `cdktf deploy` of `stacks` may run before the kit gives up on it: the stacks apply
+ * one after another; the app stack's jobs roll out in parallel, so its slowest apply timeout
+ * counts; the edge stack waits for Traefik's job within the provider's default timeout.
+ */
+export function deployRunTimeoutMs(plans: Iterable<Pick<TimingPlan, 'applyTimeoutMs'>>, stacks: readonly string[]): number {
+  const app = stacks.includes('app') ? Math.max(0, ...[...plans].map((p) => p.applyTimeoutMs)) : 0;
+  const edge = stacks.includes('edge') ? PROVIDER_JOB_TIMEOUT_MS : 0;
+  return app + edge + TERRAFORM_RUN_ALLOWANCE_MS;
+}
+
 /** Plans every service, or throws one ConfigError naming every broken rule in every service. */
 export function timingPlans(config: ZerodropConfig, opts: TimingOptions = {}): Map<string, TimingPlan> {
   const plans = new Map<string, TimingPlan>();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
-import { derivePlan, gateSmokeAllowanceMs, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, timingWarnings, traefikPlan, type TimingInputs } from '../../timing/model.ts';
+import { deployRunTimeoutMs, derivePlan, gateSmokeAllowanceMs, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, timingWarnings, traefikPlan, type TimingInputs } from '../../timing/model.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const s = (n: number) => n * 1000;
@@ -166,6 +166,21 @@ describe('timingPlans()', () => {
     const props = minimalProps({ drainGrace: '0s', shutdownDelay: '0s' });
     props.traefik = { discovery: { refreshInterval: '15s' } };
     expect(timingPlans(resolveConfig(props, { env: NO_ENV }), { unsafeSkipChecks: true }).get('api')?.drainGraceMs).toBe(0);
+  });
+});
+
+describe('deployRunTimeoutMs(): one cdktf run outwaits every apply it contains', () => {
+  const m = (n: number) => n * 60_000;
+  test.each([
+    ['app: the slowest service apply + the Terraform allowance', [m(2), m(7)], ['app'], m(7) + m(5)],
+    ['edge: the provider default job timeout + the allowance', [m(2)], ['edge'], m(5) + m(5)],
+    ['both stacks, one after the other', [m(3)], ['edge', 'app'], m(3) + m(5) + m(5)],
+  ])('%s', (_name, applies, stacks, expected) => {
+    expect(deployRunTimeoutMs(applies.map((applyTimeoutMs) => ({ applyTimeoutMs })), stacks)).toBe(expected);
+  });
+  test('a gated service with a long analysis window lengthens the run (it was a fixed 20 min)', () => {
+    const gated = derivePlan({ ...RESEARCH_100, gateWindowMs: m(15) });
+    expect(deployRunTimeoutMs([gated], ['edge', 'app'])).toBeGreaterThan(m(20));
   });
 });
 
