@@ -31,9 +31,18 @@ export function edgeTag(traefik: Pick<TraefikConfig, 'jobName'>): string {
 
 /** The public router rule: the service's host, minus the probe endpoints (they are for Consul and Traefik, not the internet). */
 export function routerRule(service: Pick<ServiceConfig, 'host' | 'readiness' | 'liveness'>): string {
+  return `${hostMatcher(service)} && ${notProbes(service)}`;
+}
+
+/** `Host(a)`, or `(Host(a) || Host(b))` for several hosts. */
+function hostMatcher(service: Pick<ServiceConfig, 'host'>): string {
   const hosts = service.host.map((h) => `Host(\`${h}\`)`);
-  const host = hosts.length === 1 ? hosts[0] : `(${hosts.join(' || ')})`;
-  return `${host} && !Path(\`${service.readiness.path}\`) && !Path(\`${service.liveness.path}\`)`;
+  return hosts.length === 1 ? hosts[0]! : `(${hosts.join(' || ')})`;
+}
+
+/** The probe endpoints are for Consul and Traefik, never routed. */
+function notProbes(service: Pick<ServiceConfig, 'readiness' | 'liveness'>): string {
+  return `!Path(\`${service.readiness.path}\`) && !Path(\`${service.liveness.path}\`)`;
 }
 
 /** 8 hex digits of sha256 over the settings: stable across synths, different when any setting differs. */
@@ -103,9 +112,7 @@ export function trackPriority(service: Pick<ServiceConfig, 'host' | 'readiness' 
 }
 
 export function trackRule(service: Pick<ServiceConfig, 'host' | 'readiness' | 'liveness'>, track: Track): string {
-  const hosts = service.host.map((h) => `Host(\`${h}\`)`);
-  const host = hosts.length === 1 ? hosts[0] : `(${hosts.join(' || ')})`;
-  return `${host} && Header(\`${TRACK_HEADER}\`, \`${TRACK_VALUE[track]}\`) && !Path(\`${service.readiness.path}\`) && !Path(\`${service.liveness.path}\`)`;
+  return `${hostMatcher(service)} && Header(\`${TRACK_HEADER}\`, \`${TRACK_VALUE[track]}\`) && ${notProbes(service)}`;
 }
 
 /**
