@@ -423,13 +423,18 @@ export interface TimingOptions {
   readonly unsafeSkipChecks?: boolean;
 }
 
+/** Each service's inputs, plan and broken rules. */
+function planServices(config: ZerodropConfig) {
+  return config.services.map((service, index) => {
+    const inputs = timingInputs(service, config);
+    const plan = derivePlan(inputs);
+    return { service, inputs, plan, issues: timingIssues(inputs, plan, { service: `services[${index}]`, serviceName: service.name }) };
+  });
+}
+
 /** Every timing rule every service and Traefik break, as config issues (empty when the config is zero-downtime). */
 export function timingConfigIssues(config: ZerodropConfig): ConfigIssue[] {
-  const issues = config.services.flatMap((service, index) => {
-    const inputs = timingInputs(service, config);
-    return timingIssues(inputs, derivePlan(inputs), { service: `services[${index}]`, serviceName: service.name });
-  });
-  return [...issues, ...traefikTimingIssues(config)];
+  return [...planServices(config).flatMap((s) => s.issues), ...traefikTimingIssues(config)];
 }
 
 /**
@@ -440,9 +445,7 @@ export function timingConfigIssues(config: ZerodropConfig): ConfigIssue[] {
  * answers 503 until Traefik's next catalog load drops it.
  */
 export function timingWarnings(config: ZerodropConfig): string[] {
-  return config.services.flatMap((service, index) => {
-    const inputs = timingInputs(service, config);
-    const plan = derivePlan(inputs);
+  return planServices(config).flatMap(({ service, inputs, plan }, index) => {
     const need = plan.routingWindowMs + inputs.marginMs;
     if (plan.sources.shutdownDelay === 'derived' || plan.shutdownDelayMs >= need || !traefikHealthChecks(service, config.traefik)) return [];
     return [
@@ -472,15 +475,8 @@ export function deployRunTimeoutMs(plans: Iterable<Pick<TimingPlan, 'applyTimeou
 
 /** Plans every service, or throws one ConfigError naming every broken rule in every service. */
 export function timingPlans(config: ZerodropConfig, opts: TimingOptions = {}): Map<string, TimingPlan> {
-  const plans = new Map<string, TimingPlan>();
-  const issues: ConfigIssue[] = [];
-  config.services.forEach((service, index) => {
-    const inputs = timingInputs(service, config);
-    const plan = derivePlan(inputs);
-    plans.set(service.name, plan);
-    issues.push(...timingIssues(inputs, plan, { service: `services[${index}]`, serviceName: service.name }));
-  });
-  issues.push(...traefikTimingIssues(config));
+  const planned = planServices(config);
+  const issues = [...planned.flatMap((s) => s.issues), ...traefikTimingIssues(config)];
   if (issues.length > 0 && !opts.unsafeSkipChecks) throw new ConfigError(issues);
-  return plans;
+  return new Map(planned.map((s) => [s.service.name, s.plan]));
 }
