@@ -6,7 +6,7 @@ import { canaryJob, traefikJob } from '../../jobs/index.ts';
 import { AppStack, EdgeStack } from '../../stacks/index.ts';
 import { timingConfigIssues, timingPlans } from '../../timing/model.ts';
 import { configArb, INJECTIONS } from './config-arbitraries.ts';
-import { minimalProps, NO_ENV } from './fixtures.ts';
+import { minimalProps, NO_ENV, testApp } from './fixtures.ts';
 
 /**
  * Property-based fuzzing of the config: near-valid configs with hostile values mixed in,
@@ -117,7 +117,7 @@ describe('config fuzz', () => {
         const result = outcome(input);
         if ('issues' in result) return;
         const { config } = result;
-        const app = Testing.app();
+        const app = testApp();
         const edge = JSON.parse(Testing.synth(new EdgeStack(app, 'edge', { config })));
         const apps = JSON.parse(Testing.synth(new AppStack(app, 'app', { config, plans: timingPlans(config) })));
         synthesized++;

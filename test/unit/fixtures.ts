@@ -1,3 +1,6 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Testing } from 'cdktf';
 import { ConfigError } from '../../config/errors.ts';
 import type { ZerodropProps } from '../../config/schema.ts';
 
@@ -22,4 +25,12 @@ export function issuesOf(fn: () => unknown): ConfigError['issues'] {
     throw err;
   }
   throw new Error('expected a ConfigError, the config was accepted');
+}
+
+/**
+ * A cdktf test app with one fixed outdir: `Testing.app()` makes a new temp dir per call and never
+ * removes it (thousands per run). `Testing.synth` renders in memory, so nothing is written there.
+ */
+export function testApp() {
+  return Testing.app({ outdir: path.join(tmpdir(), 'zerodrop-unit-cdktf') });
 }

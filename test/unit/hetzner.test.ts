@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Testing } from 'cdktf';
+import { testApp } from './fixtures.ts';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { consulAgentConfig, nomadAgentConfig, type JsonValue } from '../../agents/index.ts';
@@ -162,7 +163,7 @@ describe('agent configs: loopback and Hetzner from one generator', () => {
 });
 
 describe('HetznerStack', () => {
-  const synth = (c = config()) => JSON.parse(Testing.synth(new HetznerStack(Testing.app(), 'hetzner', { config: c, expiresAt: EXPIRES })));
+  const synth = (c = config()) => JSON.parse(Testing.synth(new HetznerStack(testApp(), 'hetzner', { config: c, expiresAt: EXPIRES })));
   const s = synth();
   const r = s.resource;
 

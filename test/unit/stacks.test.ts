@@ -4,11 +4,11 @@ import { resolveConfig } from '../../config/index.ts';
 import { AppStack, EdgeStack, escapeTerraformTemplate, terraformDuration } from '../../stacks/index.ts';
 import { unescapeTerraformTemplate } from '../../stacks/terraform-strings.ts';
 import { timingPlans } from '../../timing/model.ts';
-import { minimalProps, NO_ENV } from './fixtures.ts';
+import { minimalProps, NO_ENV, testApp } from './fixtures.ts';
 
 function synth(props = minimalProps()) {
   const config = resolveConfig(props, { env: NO_ENV });
-  const app = Testing.app();
+  const app = testApp();
   const edge = new EdgeStack(app, 'edge', { config });
   const appStack = new AppStack(app, 'app', { config, plans: timingPlans(config) });
   return { edge: JSON.parse(Testing.synth(edge)), app: JSON.parse(Testing.synth(appStack)) };
@@ -61,14 +61,14 @@ describe('AppStack', () => {
 
   test('moves local state to ZERODROP_TF_STATE_DIR (a disposable cluster keeps its state with it)', () => {
     const config = resolveConfig(minimalProps(), { env: { ...NO_ENV, ZERODROP_TF_STATE_DIR: '/tmp/zd-state' } });
-    const stack = new AppStack(Testing.app(), 'app', { config, plans: timingPlans(config) });
+    const stack = new AppStack(testApp(), 'app', { config, plans: timingPlans(config) });
     expect(JSON.parse(Testing.synth(stack)).terraform.backend).toEqual({ local: { path: '/tmp/zd-state/terraform.app.tfstate' } });
   });
 
   test('requires exactly the provider versions the bindings were generated from, whatever the env says', () => {
     expect(app.terraform.required_providers).toEqual({ nomad: { source: 'nomad', version: '2.5.2' } });
     const config = resolveConfig(minimalProps(), { env: { ...NO_ENV, ZERODROP_PROVIDER_NOMAD_VERSION: '1.4.20' } });
-    const stack = new EdgeStack(Testing.app(), 'edge', { config });
+    const stack = new EdgeStack(testApp(), 'edge', { config });
     expect(JSON.parse(Testing.synth(stack)).terraform.required_providers).toEqual({ nomad: { source: 'nomad', version: '2.5.2' }, consul: { source: 'consul', version: '2.22.1' } });
   });
 
@@ -117,7 +117,7 @@ describe('prevent_destroy on every nomad_job', () => {
 
   test('allowDestroy (ZERODROP_ALLOW_DESTROY=1 at synth) lifts it, for a destroy on purpose', () => {
     const config = resolveConfig(minimalProps(), { env: NO_ENV });
-    const app = Testing.app();
+    const app = testApp();
     const appStack = JSON.parse(Testing.synth(new AppStack(app, 'app', { config, plans: timingPlans(config), allowDestroy: true })));
     const edge = JSON.parse(Testing.synth(new EdgeStack(app, 'edge', { config, allowDestroy: true })));
     expect(appStack.resource.nomad_job['job-api'].lifecycle).toEqual({ prevent_destroy: false });
