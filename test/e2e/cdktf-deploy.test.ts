@@ -134,8 +134,9 @@ describe('cdktf deploy with real Terraform on a local cluster', () => {
     await phase('deploy app v2', () => deploy({ cluster, quiet: true, version: 'v2', stacks: ['app'] }));
     const d = await nomadGet<Deployment>('/v1/job/web/deployment');
     expect(d.Status).toBe('successful');
-    expect(d.TaskGroups.web).toMatchObject({ Promoted: true, DesiredCanaries: 1 });
-    expect(d.TaskGroups.web!.PlacedCanaries).toHaveLength(1);
+    // canary defaults to count (2): a full set of new instances before any old one stops
+    expect(d.TaskGroups.web).toMatchObject({ Promoted: true, DesiredCanaries: 2 });
+    expect(d.TaskGroups.web!.PlacedCanaries).toHaveLength(2);
     expect(await getThroughTraefik()).toEqual({ status: 200, version: 'v2' });
   });
 
