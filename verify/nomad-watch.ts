@@ -29,12 +29,12 @@ export interface WatchOptions extends NomadClientOptions {
   readonly maxConsecutiveFailures?: number;
   /** Give up (status "timeout") after this long. */
   readonly timeoutMs: number;
-  /** Keep recording allocation events this long after the deployment ends (old allocations drain past it). @default 0 */
-  readonly tailMs?: number;
   /**
    * Settles when the deploy command has exited. The watch ends once it has, at least one
-   * deployment was seen and every deployment seen has ended; a later one (a second deploy
-   * in the same command) is followed too. @default - already settled: ends with the first deployments to end
+   * deployment was seen, every deployment seen has ended, and every old allocation seen stopping
+   * has stopped (a deployment ends at promotion; the old instances are deregistered, wait their
+   * shutdown_delay and drain after it, and that cut-over belongs to the deploy, not to the tail);
+   * a later deployment (a second deploy in the same command) is followed too. @default - already settled: ends with the first deployments to end
    */
   readonly deployDone?: Promise<unknown>;
 }
@@ -107,6 +107,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     cmdDone = true;
     kick.abort();
   });
+  const runningVersion = new Map<string, number>();
   const seen = { running: new Set<string>(), placed: new Set<string>(), healthy: new Set<string>(), unhealthy: new Set<string>(), stopping: new Set<string>(), stopped: new Set<string>() };
 
   // A 4xx (a token without read-job, a job that is not there) will not heal: it surfaces at once,
@@ -136,7 +137,10 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
         seen.unhealthy.add(a.ID);
         emit('canary-unhealthy', `alloc ${a.ID.slice(0, 8)}`);
       }
-      if (a.ClientStatus === 'running') seen.running.add(a.ID);
+      if (a.ClientStatus === 'running') {
+        seen.running.add(a.ID);
+        runningVersion.set(a.ID, a.JobVersion);
+      }
       // Only allocations seen running count: earlier versions' leftovers are history, not events.
       // With several deployments, an earlier one's new allocations are the next one's old ones.
       const isOld = seen.running.has(a.ID);
@@ -147,6 +151,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
       if (followed && isOld && seen.stopping.has(a.ID) && ['complete', 'failed', 'lost'].includes(a.ClientStatus) && !seen.stopped.has(a.ID)) {
         seen.stopped.add(a.ID);
         emit('old-stopped', `alloc ${a.ID.slice(0, 8)} ${a.ClientStatus}`);
+        kick.abort(); // the deployment loop may be waiting only for this
       }
     }
   };
@@ -167,6 +172,10 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     }
   };
 
+  // After a successful rollout, every instance of an earlier job version seen running must have
+  // stopped: Nomad ends the deployment at promotion, before the old ones are deregistered and drained.
+  const cutOverDone = (status: WatchResult['status']) =>
+    status !== 'successful' || !followed || [...runningVersion].every(([id, v]) => v >= followed!.JobVersion || seen.stopped.has(id));
   const finished = () => (cmdDone ? overallStatus([...all.values()]) : undefined);
 
   const deploymentLoop = async (): Promise<WatchResult['status']> => {
@@ -174,7 +183,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     while (Date.now() < deadline) {
       if (signal.aborted) return 'aborted';
       const done = finished();
-      if (done) return done;
+      if (done && cutOverDone(done)) return done;
       try {
         if (kick.signal.aborted) kick = new AbortController();
         const { body, index: next } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, AbortSignal.any([signal, kick.signal]), index);
@@ -216,7 +225,6 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     stopOn(err);
     return 'aborted' as const;
   });
-  if (status !== 'aborted' && opts.tailMs) await sleep(Math.min(opts.tailMs, Math.max(0, deadline - Date.now())), signal);
   local.abort();
   await allocs;
   if (watchError !== undefined) throw watchError;

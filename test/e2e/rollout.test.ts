@@ -16,7 +16,7 @@ import { clusterDown, clusterUp } from '../../cluster/index.ts';
 import { deploy } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { verify, type VerifyOptions } from '../../verify/index.ts';
-import { phase, verifyOn } from './support.ts';
+import { expectCutOverMeasured, phase, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-rollout'), portBase: 19300 };
 const tools = toolPaths();
@@ -50,8 +50,9 @@ describe('zero-drop rollouts on a real local cluster', () => {
   ])('the default config keeps every read through the canary rollout %s at 100 req/s', async (name, version) => {
     const { report, exitCode } = await phase(`verify ${name}`, () => verify(base({ version, reportDir: path.join(reports, `default-${version}`) })));
     expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
-    expect(report.requests.total).toBeGreaterThanOrEqual(4000);
-    expect(report.durationMs).toBeGreaterThanOrEqual(40_000);
+    expect(report.requests.total).toBeGreaterThanOrEqual(3000);
+    expectCutOverMeasured(report);
+    expect(report.durationMs).toBeGreaterThanOrEqual(30_000);
     expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
     expect(report.deployment.status).toBe('successful');
     expect(exitCode).toBe(0);

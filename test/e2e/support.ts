@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { clusterDown, clusterUp } from '../../cluster/index.ts';
 import { deploy } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
@@ -87,6 +87,18 @@ export function verifyOn(cluster: E2eCluster, entry: E2eEntry, over: Partial<Ver
     log: () => undefined,
     ...over,
   };
+}
+
+/**
+ * The load covered the whole cut-over: old instances were seen stopping, and every one of them
+ * stopped while the load still ran (the tail then measured the new version alone).
+ */
+export function expectCutOverMeasured(report: { events: readonly { kind: string; detail?: string }[] }): void {
+  const alloc = (e: { detail?: string }) => e.detail?.split(' ')[1];
+  const stopping = report.events.filter((e) => e.kind === 'old-stopping').map(alloc);
+  const stopped = new Set(report.events.filter((e) => e.kind === 'old-stopped').map(alloc));
+  expect(stopping.length, 'old instances seen stopping').toBeGreaterThan(0);
+  expect(stopping.filter((id) => !stopped.has(id)), 'old instances never seen stopped during the load').toEqual([]);
 }
 
 /**
