@@ -1,6 +1,6 @@
 import { formatDuration as d } from '../config/duration.ts';
 import { ConfigError, type ConfigIssue } from '../config/errors.ts';
-import { traefikHealthChecks, type ServiceConfig, type ZerodropConfig } from '../config/schema.ts';
+import { traefikHealthChecks, type ServiceConfig, type TraefikConfig, type ZerodropConfig } from '../config/schema.ts';
 
 /**
  * The timing model: every duration rule in zerodrop lives here, as data.
@@ -40,8 +40,8 @@ export function gateSmokeAllowanceMs(traefik: Parameters<typeof traefikUpSteadyM
  * Traefik lists a new server UP before its first health-check, so a server that fails the check
  * turns DOWN only after one interval + timeout. Two rounds of Traefik's check, at least 2 s.
  */
-export function traefikUpSteadyMs(traefik: { healthCheck: { enabled: boolean; interval: number; timeout: number } }): number {
-  return traefik.healthCheck.enabled ? Math.max(2000, 2 * (traefik.healthCheck.interval + traefik.healthCheck.timeout)) : 0;
+export function traefikUpSteadyMs(traefik: { healthCheck: Pick<TraefikConfig['healthCheck'], 'enabled' | 'intervalMs' | 'timeoutMs'> }): number {
+  return traefik.healthCheck.enabled ? Math.max(2000, 2 * (traefik.healthCheck.intervalMs + traefik.healthCheck.timeoutMs)) : 0;
 }
 
 /** Traefik's own Consul check of /ping (its job's health gate). */
@@ -91,10 +91,10 @@ export interface TraefikPlan {
 }
 
 export function traefikPlan(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 'services'>): TraefikPlan {
-  const margin = config.timing.margin;
-  const window = routingWindow({ refreshIntervalMs: config.traefik.discovery.refreshInterval, watch: config.traefik.discovery.watch, throttleMs: config.traefik.discovery.throttle });
-  const acceptGraceMs = config.traefik.acceptGrace;
-  const graceTimeOutMs = Math.max(0, ...config.services.map((s) => s.longestRequest)) + margin;
+  const margin = config.timing.marginMs;
+  const window = routingWindow({ refreshIntervalMs: config.traefik.discovery.refreshIntervalMs, watch: config.traefik.discovery.watch, throttleMs: config.traefik.discovery.throttleMs });
+  const acceptGraceMs = config.traefik.acceptGraceMs;
+  const graceTimeOutMs = Math.max(0, ...config.services.map((s) => s.longestRequestMs)) + margin;
   const minHealthyTimeMs = ceilToSecond(Math.max(window.ms, acceptGraceMs) + margin);
   const healthyDeadlineMs = minHealthyTimeMs + TRAEFIK_START_ALLOWANCE_MS;
   return {
@@ -112,7 +112,7 @@ export function traefikPlan(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 
 /** Traefik's rules, as config issues. */
 export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 'services' | 'cluster'>): ConfigIssue[] {
   const plan = traefikPlan(config);
-  const max = config.cluster.nomad.maxKillTimeout;
+  const max = config.cluster.nomad.maxKillTimeoutMs;
   if (plan.killTimeoutMs <= max) return [];
   return [
     {
@@ -120,8 +120,8 @@ export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'ti
       value: d(plan.acceptGraceMs),
       rule:
         `[traefik-kill-timeout-within-max-kill-timeout] Traefik's kill_timeout ${d(plan.killTimeoutMs)} (traefik.acceptGrace ${d(plan.acceptGraceMs)} + graceTimeOut ${d(plan.graceTimeOutMs)} ` +
-        `(longest services[].longestRequest + timing.margin) + timing.margin ${d(config.timing.margin)}) > cluster.nomad.maxKillTimeout ${d(max)}: Nomad would SIGKILL Traefik mid-drain — ` +
-        `shorten traefik.acceptGrace to ≤ ${d(Math.max(0, max - plan.graceTimeOutMs - config.timing.margin))}, or raise the clients' max_kill_timeout and cluster.nomad.maxKillTimeout together`,
+        `(longest services[].longestRequest + timing.margin) + timing.margin ${d(config.timing.marginMs)}) > cluster.nomad.maxKillTimeout ${d(max)}: Nomad would SIGKILL Traefik mid-drain — ` +
+        `shorten traefik.acceptGrace to ≤ ${d(Math.max(0, max - plan.graceTimeOutMs - config.timing.marginMs))}, or raise the clients' max_kill_timeout and cluster.nomad.maxKillTimeout together`,
     },
   ];
 }
@@ -390,25 +390,25 @@ export function timingIssues(inputs: TimingInputs, plan: TimingPlan, paths: Timi
 export function timingInputs(service: ServiceConfig, config: Pick<ZerodropConfig, 'traefik' | 'cluster' | 'timing'>): TimingInputs {
   const t = config.traefik.discovery;
   return {
-    refreshIntervalMs: t.refreshInterval,
+    refreshIntervalMs: t.refreshIntervalMs,
     watch: t.watch,
-    throttleMs: t.throttle,
-    readinessIntervalMs: service.readiness.interval,
-    shutdownDelayMs: service.shutdownDelay,
-    drainGraceMs: service.drainGrace,
-    longestRequestMs: service.longestRequest,
-    warmupMs: service.warmup,
-    killTimeoutMs: service.killTimeout,
-    minHealthyTimeMs: service.minHealthyTime,
-    healthyDeadlineMs: service.healthyDeadline,
-    progressDeadlineMs: service.progressDeadline,
-    applyTimeoutMs: service.applyTimeout,
-    livenessGraceMs: service.liveness.grace,
+    throttleMs: t.throttleMs,
+    readinessIntervalMs: service.readiness.intervalMs,
+    shutdownDelayMs: service.shutdownDelayMs,
+    drainGraceMs: service.drainGraceMs,
+    longestRequestMs: service.longestRequestMs,
+    warmupMs: service.warmupMs,
+    killTimeoutMs: service.killTimeoutMs,
+    minHealthyTimeMs: service.minHealthyTimeMs,
+    healthyDeadlineMs: service.healthyDeadlineMs,
+    progressDeadlineMs: service.progressDeadlineMs,
+    applyTimeoutMs: service.applyTimeoutMs,
+    livenessGraceMs: service.liveness.graceMs,
     ...(service.promotion === 'gated' && service.gate
-      ? { gateWindowMs: service.gate.analysis.window, gateDeadlineMs: service.gate.deadline, gateSmokeAllowanceMs: gateSmokeAllowanceMs(config.traefik, service.gate.smoke.length) }
+      ? { gateWindowMs: service.gate.analysis.windowMs, gateDeadlineMs: service.gate.deadlineMs, gateSmokeAllowanceMs: gateSmokeAllowanceMs(config.traefik, service.gate.smoke.length) }
       : {}),
-    maxKillTimeoutMs: config.cluster.nomad.maxKillTimeout,
-    marginMs: config.timing.margin,
+    maxKillTimeoutMs: config.cluster.nomad.maxKillTimeoutMs,
+    marginMs: config.timing.marginMs,
     count: service.count,
     canary: service.canary,
     maxParallel: service.maxParallel,

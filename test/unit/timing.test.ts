@@ -234,9 +234,9 @@ describe('traefikPlan()', () => {
 
 describe('gateSmokeAllowanceMs(): the gate waits for Traefik and its smoke requests', () => {
   test('at least 30 s; more when Traefik checks slowly or there are many smoke requests', () => {
-    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, interval: 1000, timeout: 1000 } }, 2)).toBe(30_000);
+    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, intervalMs: 1000, timeoutMs: 1000 } }, 2)).toBe(30_000);
     // two rounds of a 10 s + 5 s check = 30 s to see it UP, then 3 requests × 5 s
-    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, interval: 10_000, timeout: 5_000 } }, 3)).toBe(45_000);
+    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, intervalMs: 10_000, timeoutMs: 5_000 } }, 3)).toBe(45_000);
   });
   test('a slow Traefik health-check lengthens the derived gate deadline by the same amount', () => {
     const base = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, gateWindowMs: s(30) });
