@@ -72,8 +72,9 @@ type WithMs<T, K extends keyof T & string> = Flat<Omit<T, K> & { [P in keyof Pic
 type Flat<T> = { [P in keyof T]: T[P] };
 
 /**
- * Names the durations `keys` of a parsed object `…Ms`, keeping the order of its keys. Runs as the
- * object's last transform: zod has reported every issue path by then, under the YAML keys.
+ * Names the durations `keys` of a parsed object `…Ms`, keeping the order of its keys. The object's
+ * last step: zod reports its fields' issues before it, under the YAML keys; a refinement of an
+ * enclosing object runs after it, reads the `…Ms` names and gives its issue the YAML path itself.
  */
 function withMs<T extends object, K extends keyof T & string>(parsed: T, keys: readonly K[]): WithMs<T, K> {
   const renamed = new Set<string>(keys);
