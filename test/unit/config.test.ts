@@ -69,6 +69,66 @@ describe('resolveConfig()', () => {
     ])('%s', (_name, actual, expected) => expect(actual).toEqual(expected));
   });
 
+  test('every resolved duration names its unit (…Ms); the YAML keys are only input', () => {
+    // GIVEN a config that sets every duration zerodrop reads
+    const props = minimalProps({
+      readiness: { interval: '2s', timeout: '1s', servedOnRoutedPort: true },
+      liveness: { interval: '5s', timeout: '2s', grace: '20s' },
+      drainGrace: '1s',
+      longestRequest: '2s',
+      shutdownDelay: '6s',
+      killTimeout: '20s',
+      minHealthyTime: '7s',
+      healthyDeadline: '40s',
+      progressDeadline: '1m',
+      applyTimeout: '10m',
+      promotion: 'gated',
+      gate: { smoke: [{ path: '/api' }], analysis: { window: '30s', maxP99: '250ms' }, deadline: '5m' },
+    });
+    props.cluster = { ...props.cluster, nomad: { ...props.cluster!.nomad, maxKillTimeout: '45s' } };
+    props.traefik = { acceptGrace: '5s', discovery: { refreshInterval: '3s', throttle: '1s' }, healthCheck: { interval: '2s', timeout: '1s' }, retry: { initialInterval: '200ms' } };
+    props.timing = { margin: '3s' };
+    // WHEN it is resolved
+    const config = resolveConfig(props, { env: NO_ENV });
+    // every field of nested objects (not of arrays: the services are walked on their own), by path
+    const fields = (o: unknown, at = ''): [string, unknown][] =>
+      o !== null && typeof o === 'object' && !Array.isArray(o) ? Object.entries(o).flatMap(([k, v]) => [[`${at}${k}`, v] as [string, unknown], ...fields(v, `${at}${k}.`)]) : [];
+    const all = fields(config);
+    const service = fields(config.services[0]);
+    // THEN each is a number of milliseconds under its …Ms name, and no unit-less name is left
+    expect(Object.fromEntries(all.filter(([p]) => p.endsWith('Ms')))).toEqual({
+      'cluster.nomad.maxKillTimeoutMs': 45_000,
+      'traefik.acceptGraceMs': 5000,
+      'traefik.discovery.refreshIntervalMs': 3000,
+      'traefik.discovery.throttleMs': 1000,
+      'traefik.healthCheck.intervalMs': 2000,
+      'traefik.healthCheck.timeoutMs': 1000,
+      'traefik.retry.initialIntervalMs': 200,
+      'timing.marginMs': 3000,
+    });
+    expect(Object.fromEntries(service.filter(([p]) => p.endsWith('Ms')))).toEqual({
+      'readiness.intervalMs': 2000,
+      'readiness.timeoutMs': 1000,
+      'liveness.intervalMs': 5000,
+      'liveness.timeoutMs': 2000,
+      'liveness.graceMs': 20_000,
+      warmupMs: 12_000,
+      drainGraceMs: 1000,
+      longestRequestMs: 2000,
+      shutdownDelayMs: 6000,
+      killTimeoutMs: 20_000,
+      minHealthyTimeMs: 7000,
+      healthyDeadlineMs: 40_000,
+      progressDeadlineMs: 60_000,
+      applyTimeoutMs: 600_000,
+      'gate.analysis.windowMs': 30_000,
+      'gate.analysis.maxP99Ms': 250,
+      'gate.deadlineMs': 300_000,
+    });
+    const yamlDurations = /(^|\.)(maxKillTimeout|acceptGrace|refreshInterval|throttle|interval|timeout|initialInterval|margin|grace|warmup|drainGrace|longestRequest|shutdownDelay|killTimeout|minHealthyTime|healthyDeadline|progressDeadline|applyTimeout|window|maxP99|deadline)$/;
+    expect([...all, ...service].map(([p]) => p).filter((p) => yamlDurations.test(p))).toEqual([]);
+  });
+
   test('takes cluster addresses from NOMAD_ADDR and CONSUL_HTTP_ADDR when the config leaves them out', () => {
     // GIVEN a config without addresses
     const props = { ...minimalProps(), cluster: {} };
