@@ -32,9 +32,9 @@ export function configWarnings(config: Pick<ZerodropConfig, 'services' | 'traefi
           `when a shared dependency fails, a liveness check that calls it makes Nomad restart every instance at once`,
       );
     }
-    if (s.liveness.timeout === s.liveness.interval) {
+    if (s.liveness.timeoutMs === s.liveness.intervalMs) {
       out.push(
-        `${at}.liveness.timeout ${d(s.liveness.timeout)} = liveness.interval: a slow answer runs into the next check, and under load ` +
+        `${at}.liveness.timeout ${d(s.liveness.timeoutMs)} = liveness.interval: a slow answer runs into the next check, and under load ` +
           `${s.liveness.failures} slow answers in a row restart a busy but healthy instance — keep the timeout below the interval`,
       );
     }

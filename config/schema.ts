@@ -5,7 +5,9 @@ import { dnsNameProblem, httpAddressProblem, PROBE_PATH, templateSequenceProblem
 /**
  * The zerodrop config: what a user writes in `zerodrop.yaml` (or passes from TypeScript
  * as `ZerodropProps`) and the resolved `ZerodropConfig` every builder reads.
- * Durations are Go-style strings on input ("6s") and milliseconds (`…Ms`) once resolved.
+ * Durations are Go-style strings on input (`warmup: 6s`) and milliseconds under a name with
+ * the unit once resolved (`warmupMs: 6000`): each object parses its durations under the YAML
+ * keys, so issue paths name the field as the user wrote it, then `withMs` renames them.
  * Timing values that can be derived are left `undefined` here; the timing model
  * (timing/model.ts) owns every rule that fills or checks them.
  */
@@ -64,6 +66,20 @@ const duration = (what = 'a duration', min?: { ms: number; why: string }) =>
     }
     return ms;
   });
+
+/** `T` with the duration keys `K` named `…Ms`, optional where they were. */
+type WithMs<T, K extends keyof T & string> = Flat<Omit<T, K> & { [P in keyof Pick<T, K> as `${P & string}Ms`]: Pick<T, K>[P] }>;
+type Flat<T> = { [P in keyof T]: T[P] };
+
+/**
+ * Names the durations `keys` of a parsed object `…Ms`, keeping the order of its keys. The object's
+ * last step: zod reports its fields' issues before it, under the YAML keys; a refinement of an
+ * enclosing object runs after it, reads the `…Ms` names and gives its issue the YAML path itself.
+ */
+function withMs<T extends object, K extends keyof T & string>(parsed: T, keys: readonly K[]): WithMs<T, K> {
+  const renamed = new Set<string>(keys);
+  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [renamed.has(key) ? `${key}Ms` : key, value])) as WithMs<T, K>;
+}
 
 const positiveDuration = () =>
   duration('a positive duration').refine((ms) => ms > 0, { message: 'must be greater than 0s' });
@@ -186,10 +202,12 @@ const gate = z
           ctx.addIssue({ code: 'custom', path: ['maxP99Ratio'], input: undefined, message: 'is required unless maxP99 is set: the analysis needs a latency bound (maxP99Ratio: canary p99 ÷ stable p99, or maxP99: a duration)' });
         }
       })
+      .transform((a) => withMs(a, ['window', 'maxP99']))
       .prefault({}),
     /** The gate's own deadline, from the deployment's start. @default - derived by the timing model */
     deadline: positiveDuration().optional(),
-  });
+  })
+  .transform((g) => withMs(g, ['deadline']));
 
 const service = z
   .strictObject({
@@ -241,6 +259,7 @@ const service = z
          */
         servedOnRoutedPort: z.boolean().optional(),
       })
+      .transform((r) => withMs(r, ['interval', 'timeout']))
       .prefault({ ...DEFAULTS.service.readiness }),
     liveness: z
       .strictObject({
@@ -251,6 +270,7 @@ const service = z
         /** @default - derived: warmup + margin, so warm-up never counts against the instance */
         grace: duration().optional(),
       })
+      .transform((l) => withMs(l, ['interval', 'timeout', 'grace']))
       .prefault({ ...DEFAULTS.service.liveness }),
     /** Worst-case time from task start to ready (image pull included). Required: only you know it. */
     warmup: duration(),
@@ -288,8 +308,8 @@ const service = z
     }
     for (const probe of ['readiness', 'liveness'] as const) {
       const p = s[probe];
-      if (p.timeout > p.interval) {
-        ctx.addIssue({ code: 'custom', path: [probe, 'timeout'], input: formatDuration(p.timeout), message: `must be at most ${probe}.interval (${formatDuration(p.interval)}): checks would overlap` });
+      if (p.timeoutMs > p.intervalMs) {
+        ctx.addIssue({ code: 'custom', path: [probe, 'timeout'], input: formatDuration(p.timeoutMs), message: `must be at most ${probe}.interval (${formatDuration(p.intervalMs)}): checks would overlap` });
       }
     }
     if (s.readiness.path === s.liveness.path) {
@@ -322,7 +342,11 @@ const service = z
       }
     }
   })
-  .transform((s) => ({ ...s, canary: s.canary ?? s.count }));
+  .transform((s) =>
+    withMs({ ...s, canary: s.canary ?? s.count }, [
+      'warmup', 'drainGrace', 'longestRequest', 'shutdownDelay', 'killTimeout', 'minHealthyTime', 'healthyDeadline', 'progressDeadline', 'applyTimeout',
+    ]),
+  );
 
 const traefik = z
   .strictObject({
@@ -361,6 +385,7 @@ const traefik = z
         /** Traefik's global providersThrottleDuration: every reload waits this long. */
         throttle: duration().prefault(DEFAULTS.traefik.discovery.throttle),
       })
+      .transform((d) => withMs(d, ['refreshInterval', 'throttle']))
       .prefault({ ...DEFAULTS.traefik.discovery }),
     healthCheck: z
       .strictObject({
@@ -373,6 +398,7 @@ const traefik = z
           ctx.addIssue({ code: 'custom', path: ['timeout'], input: formatDuration(h.timeout), message: `must be at most traefik.healthCheck.interval (${formatDuration(h.interval)}): probes would pile up and a hung server stays UP for the whole timeout` });
         }
       })
+      .transform((h) => withMs(h, ['interval', 'timeout']))
       .prefault({ ...DEFAULTS.traefik.healthCheck }),
     retry: z
       .strictObject({
@@ -380,9 +406,11 @@ const traefik = z
         attempts: z.int().min(1).max(10).prefault(DEFAULTS.traefik.retry.attempts),
         initialInterval: durationAtLeast(10, 'with no backoff every retry is spent in the same instant, against the same stale routing table').prefault(DEFAULTS.traefik.retry.initialInterval),
       })
+      .transform((r) => withMs(r, ['initialInterval']))
       .prefault({ ...DEFAULTS.traefik.retry }),
     resources: resources(DEFAULTS.traefik.resources),
   })
+  .transform((t) => withMs(t, ['acceptGrace']))
   .prefault({});
 
 const state = z.discriminatedUnion(
@@ -419,6 +447,7 @@ export const zerodropSchema = z
             /** The clients' max_kill_timeout: Nomad silently caps kill_timeout at it. */
             maxKillTimeout: positiveDuration().prefault(DEFAULTS.nomad.maxKillTimeout),
           })
+          .transform((n) => withMs(n, ['maxKillTimeout']))
           .prefault({}),
         consul: z
           .strictObject({
@@ -440,6 +469,7 @@ export const zerodropSchema = z
          */
         margin: durationAtLeast(1000, 'Consul and Nomad observe checks at 1s granularity, so a smaller margin cannot absorb one late check').prefault(DEFAULTS.timing.margin),
       })
+      .transform((t) => withMs(t, ['margin']))
       .prefault({}),
     services: z.array(service).min(1, { error: 'at least one service is required' }),
   })
@@ -504,7 +534,7 @@ type Parsed = z.output<typeof zerodropSchema>;
 type Cluster = Parsed['cluster'];
 
 /**
- * The resolved config: defaults filled, durations in milliseconds, and the addresses the
+ * The resolved config: defaults filled, durations in milliseconds under `…Ms` names, and the addresses the
  * schema leaves optional filled by `resolveConfig` (from env or the defaults), so no
  * builder has to repeat a fallback.
  */

@@ -8,12 +8,12 @@ import { counterDelta, histogramQuantile, serviceCounters, type Sample } from '.
  * Pure: scrapes in, verdict out.
  */
 
+/** What the analysis reads of a service's resolved `gate.analysis`. */
 export interface AnalysisThresholds {
   readonly minRequests: number;
   readonly maxErrorRatio: number;
   readonly maxP99Ratio?: number;
-  /** milliseconds */
-  readonly maxP99?: number;
+  readonly maxP99Ms?: number;
 }
 
 export interface SideResult {
@@ -61,8 +61,8 @@ export function analyse(before: readonly Sample[], after: readonly Sample[], nam
   if (canary.errorRatio > t.maxErrorRatio) {
     reasons.push(`canary error ratio ${pct(canary.errorRatio)} (${canary.errors} × 5xx of ${canary.requests}) > gate.analysis.maxErrorRatio ${pct(t.maxErrorRatio)} (stable: ${pct(stable.errorRatio)})`);
   }
-  if (t.maxP99 !== undefined && (canary.p99Ms === undefined || canary.p99Ms > t.maxP99)) {
-    reasons.push(`canary p99 ${ms(canary.p99Ms)} > gate.analysis.maxP99 ${d(t.maxP99)}`);
+  if (t.maxP99Ms !== undefined && (canary.p99Ms === undefined || canary.p99Ms > t.maxP99Ms)) {
+    reasons.push(`canary p99 ${ms(canary.p99Ms)} > gate.analysis.maxP99 ${d(t.maxP99Ms)}`);
   }
   if (t.maxP99Ratio !== undefined) {
     if (canary.p99Ms === undefined || stable.p99Ms === undefined) reasons.push('p99 not measurable on one side (no duration histogram for it): the latency ratio cannot be judged');

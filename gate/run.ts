@@ -268,10 +268,10 @@ async function runSmoke(o: GateOptions, specs: readonly SmokeSpec[], signal: Abo
  */
 async function runAnalysis(o: GateOptions, gate: NonNullable<ServiceConfig['gate']>, names: { canary: string; stable: string }, signal: AbortSignal, step: (w: string) => void): Promise<AnalysisResult> {
   const a = gate.analysis;
-  step(`analysis: ${d(a.window)} window, ${a.rate} req/s to each side`);
+  step(`analysis: ${d(a.windowMs)} window, ${a.rate} req/s to each side`);
   const before = parsePrometheus(await scrape(o, signal));
   const specs = replayable(gate.smoke);
-  const end = Date.now() + a.window;
+  const end = Date.now() + a.windowMs;
   const inFlight = new Set<Promise<unknown>>();
   if (a.rate > 0 && specs.length) {
     const every = 1000 / a.rate;
@@ -283,11 +283,11 @@ async function runAnalysis(o: GateOptions, gate: NonNullable<ServiceConfig['gate
       }
       await sleep(Math.max(0, every), signal);
     }
-  } else await sleep(a.window, signal);
+  } else await sleep(a.windowMs, signal);
   await Promise.all(inFlight);
   // Traefik observes a request's duration when it completes; the counters then hold all of the window's.
   const after = parsePrometheus(await scrape(o, signal));
-  const result = analyse(before, after, names, { minRequests: a.minRequests, maxErrorRatio: a.maxErrorRatio, ...(a.maxP99Ratio !== undefined ? { maxP99Ratio: a.maxP99Ratio } : {}), ...(a.maxP99 !== undefined ? { maxP99: a.maxP99 } : {}) });
+  const result = analyse(before, after, names, a);
   step(`analysis ${result.verdict}: ${describe(result)}${result.reasons.length ? ` — ${result.reasons.join('; ')}` : ''}`);
   return result;
 }

@@ -65,8 +65,8 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
                 Type: 'http',
                 PortLabel: 'internal',
                 Path: service.readiness.path,
-                Interval: toNanos(service.readiness.interval),
-                Timeout: toNanos(service.readiness.timeout),
+                Interval: toNanos(service.readiness.intervalMs),
+                Timeout: toNanos(service.readiness.timeoutMs),
                 OnUpdate: 'require_healthy',
               },
               {
@@ -74,8 +74,8 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
                 Type: 'http',
                 PortLabel: 'internal',
                 Path: service.liveness.path,
-                Interval: toNanos(service.liveness.interval),
-                Timeout: toNanos(service.liveness.timeout),
+                Interval: toNanos(service.liveness.intervalMs),
+                Timeout: toNanos(service.liveness.timeoutMs),
                 // Nomad refuses on_update "ignore" together with check_restart (found by
                 // /v1/validate/job), so liveness also gates deployment health.
                 OnUpdate: 'require_healthy',

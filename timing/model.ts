@@ -1,6 +1,6 @@
 import { formatDuration as d } from '../config/duration.ts';
 import { ConfigError, type ConfigIssue } from '../config/errors.ts';
-import { traefikHealthChecks, type ServiceConfig, type ZerodropConfig } from '../config/schema.ts';
+import { traefikHealthChecks, type ServiceConfig, type TraefikConfig, type ZerodropConfig } from '../config/schema.ts';
 
 /**
  * The timing model: every duration rule in zerodrop lives here, as data.
@@ -40,8 +40,8 @@ export function gateSmokeAllowanceMs(traefik: Parameters<typeof traefikUpSteadyM
  * Traefik lists a new server UP before its first health-check, so a server that fails the check
  * turns DOWN only after one interval + timeout. Two rounds of Traefik's check, at least 2 s.
  */
-export function traefikUpSteadyMs(traefik: { healthCheck: { enabled: boolean; interval: number; timeout: number } }): number {
-  return traefik.healthCheck.enabled ? Math.max(2000, 2 * (traefik.healthCheck.interval + traefik.healthCheck.timeout)) : 0;
+export function traefikUpSteadyMs(traefik: { healthCheck: Pick<TraefikConfig['healthCheck'], 'enabled' | 'intervalMs' | 'timeoutMs'> }): number {
+  return traefik.healthCheck.enabled ? Math.max(2000, 2 * (traefik.healthCheck.intervalMs + traefik.healthCheck.timeoutMs)) : 0;
 }
 
 /** Traefik's own Consul check of /ping (its job's health gate). */
@@ -91,10 +91,10 @@ export interface TraefikPlan {
 }
 
 export function traefikPlan(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 'services'>): TraefikPlan {
-  const margin = config.timing.margin;
-  const window = routingWindow({ refreshIntervalMs: config.traefik.discovery.refreshInterval, watch: config.traefik.discovery.watch, throttleMs: config.traefik.discovery.throttle });
-  const acceptGraceMs = config.traefik.acceptGrace;
-  const graceTimeOutMs = Math.max(0, ...config.services.map((s) => s.longestRequest)) + margin;
+  const margin = config.timing.marginMs;
+  const window = routingWindow(config.traefik.discovery);
+  const acceptGraceMs = config.traefik.acceptGraceMs;
+  const graceTimeOutMs = Math.max(0, ...config.services.map((s) => s.longestRequestMs)) + margin;
   const minHealthyTimeMs = ceilToSecond(Math.max(window.ms, acceptGraceMs) + margin);
   const healthyDeadlineMs = minHealthyTimeMs + TRAEFIK_START_ALLOWANCE_MS;
   return {
@@ -112,7 +112,7 @@ export function traefikPlan(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 
 /** Traefik's rules, as config issues. */
 export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 'services' | 'cluster'>): ConfigIssue[] {
   const plan = traefikPlan(config);
-  const max = config.cluster.nomad.maxKillTimeout;
+  const max = config.cluster.nomad.maxKillTimeoutMs;
   if (plan.killTimeoutMs <= max) return [];
   return [
     {
@@ -120,8 +120,8 @@ export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'ti
       value: d(plan.acceptGraceMs),
       rule:
         `[traefik-kill-timeout-within-max-kill-timeout] Traefik's kill_timeout ${d(plan.killTimeoutMs)} (traefik.acceptGrace ${d(plan.acceptGraceMs)} + graceTimeOut ${d(plan.graceTimeOutMs)} ` +
-        `(longest services[].longestRequest + timing.margin) + timing.margin ${d(config.timing.margin)}) > cluster.nomad.maxKillTimeout ${d(max)}: Nomad would SIGKILL Traefik mid-drain — ` +
-        `shorten traefik.acceptGrace to ≤ ${d(Math.max(0, max - plan.graceTimeOutMs - config.timing.margin))}, or raise the clients' max_kill_timeout and cluster.nomad.maxKillTimeout together`,
+        `(longest services[].longestRequest + timing.margin) + timing.margin ${d(config.timing.marginMs)}) > cluster.nomad.maxKillTimeout ${d(max)}: Nomad would SIGKILL Traefik mid-drain — ` +
+        `shorten traefik.acceptGrace to ≤ ${d(Math.max(0, max - plan.graceTimeOutMs - config.timing.marginMs))}, or raise the clients' max_kill_timeout and cluster.nomad.maxKillTimeout together`,
     },
   ];
 }
@@ -139,33 +139,30 @@ export const DERIVATIONS = {
   gateDeadline: 'healthy_deadline + routing window + smoke allowance (max(30s, Traefik UP wait + smoke requests × 5s)) + analysis window + margin',
 } as const;
 
-export interface TimingInputs {
-  readonly refreshIntervalMs: number;
-  readonly watch: boolean;
-  readonly throttleMs: number;
-  readonly readinessIntervalMs: number;
-  readonly shutdownDelayMs?: number;
-  readonly drainGraceMs?: number;
-  readonly longestRequestMs: number;
-  readonly warmupMs: number;
-  readonly killTimeoutMs?: number;
-  readonly minHealthyTimeMs?: number;
-  readonly healthyDeadlineMs?: number;
-  readonly progressDeadlineMs?: number;
-  readonly applyTimeoutMs?: number;
-  readonly livenessGraceMs?: number;
-  /** The promotion gate's analysis window; present only for promotion: gated. */
-  readonly gateWindowMs?: number;
-  /** The gate's own deadline, pinned. */
-  readonly gateDeadlineMs?: number;
-  /** @default GATE_SMOKE_ALLOWANCE_MS */
-  readonly gateSmokeAllowanceMs?: number;
-  readonly maxKillTimeoutMs: number;
-  readonly marginMs: number;
-  readonly count: number;
-  readonly canary: number;
-  readonly maxParallel: number;
+type GateConfig = NonNullable<ServiceConfig['gate']>;
+
+/** What the timing model reads of a resolved service: its durations (pinned or undefined) and its rollout shape. */
+export type TimingService = Pick<
+  ServiceConfig,
+  'warmupMs' | 'longestRequestMs' | 'shutdownDelayMs' | 'drainGraceMs' | 'killTimeoutMs' | 'minHealthyTimeMs' | 'healthyDeadlineMs' | 'progressDeadlineMs' | 'applyTimeoutMs' | 'count' | 'canary' | 'maxParallel' | 'promotion'
+> & {
+  readonly readiness: Pick<ServiceConfig['readiness'], 'intervalMs'>;
+  readonly liveness: Pick<ServiceConfig['liveness'], 'graceMs'>;
+  /** Planned for promotion: gated only; its smoke requests are only counted. */
+  readonly gate?: Pick<GateConfig, 'deadlineMs'> & { readonly analysis: Pick<GateConfig['analysis'], 'windowMs'>; readonly smoke: readonly unknown[] };
+};
+
+/** What the timing model reads of the rest of the resolved config. */
+export interface TimingSettings {
+  readonly traefik: { readonly discovery: RoutingDiscovery; readonly healthCheck: Pick<TraefikConfig['healthCheck'], 'enabled' | 'intervalMs' | 'timeoutMs'> };
+  readonly timing: Pick<ZerodropConfig['timing'], 'marginMs'>;
+  readonly cluster: { readonly nomad: Pick<ZerodropConfig['cluster']['nomad'], 'maxKillTimeoutMs'> };
 }
+
+type RoutingDiscovery = Pick<TraefikConfig['discovery'], 'refreshIntervalMs' | 'watch' | 'throttleMs'>;
+
+/** The gate a rollout of `service` waits for: only promotion: gated runs one. */
+const plannedGate = (service: TimingService) => (service.promotion === 'gated' ? service.gate : undefined);
 
 export type Source = 'pinned' | 'derived';
 
@@ -202,7 +199,8 @@ export interface TimingPaths {
 }
 
 interface RuleContext {
-  readonly in: TimingInputs;
+  readonly service: TimingService;
+  readonly config: TimingSettings;
   readonly plan: TimingPlan;
   readonly p: TimingPaths;
 }
@@ -219,33 +217,37 @@ export interface TimingRule {
 const ceilToSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
 const ceilToMinute = (ms: number) => Math.ceil(ms / 60_000) * 60_000;
 
-export function routingWindow(i: Pick<TimingInputs, 'refreshIntervalMs' | 'watch' | 'throttleMs'>): { ms: number; why: string } {
-  if (i.watch) {
-    return { ms: i.throttleMs + WATCH_DELIVERY_MS, why: `traefik.discovery.watch delivery ${d(WATCH_DELIVERY_MS)} + traefik.discovery.throttle ${d(i.throttleMs)}` };
+export function routingWindow(discovery: RoutingDiscovery): { ms: number; why: string } {
+  if (discovery.watch) {
+    return { ms: discovery.throttleMs + WATCH_DELIVERY_MS, why: `traefik.discovery.watch delivery ${d(WATCH_DELIVERY_MS)} + traefik.discovery.throttle ${d(discovery.throttleMs)}` };
   }
-  return { ms: i.refreshIntervalMs + i.throttleMs, why: `traefik.discovery.refreshInterval ${d(i.refreshIntervalMs)} + traefik.discovery.throttle ${d(i.throttleMs)}` };
+  return { ms: discovery.refreshIntervalMs + discovery.throttleMs, why: `traefik.discovery.refreshInterval ${d(discovery.refreshIntervalMs)} + traefik.discovery.throttle ${d(discovery.throttleMs)}` };
 }
 
 /** Fills every derived duration. Pure; does not check anything (see `timingIssues`). */
-export function derivePlan(i: TimingInputs): TimingPlan {
-  const window = routingWindow(i);
+export function derivePlan(service: TimingService, config: TimingSettings): TimingPlan {
+  const s = service;
+  const margin = config.timing.marginMs;
+  const window = routingWindow(config.traefik.discovery);
   // Deregister, wait until Traefik has forgotten the instance, then signal. Were the app signalled
   // first, its /readyz 503 would have Traefik's health-check mark it DOWN while its router is still
   // in Traefik's config; when every server behind a router drains at once (the old Traefik service
   // of a rollout that changes the health-check, see traefik/service-tags.ts) that router answers 503.
-  const shutdownDelayMs = i.shutdownDelayMs ?? window.ms + i.marginMs;
-  const drainGraceMs = i.drainGraceMs ?? Math.max(0, window.ms + i.marginMs - shutdownDelayMs);
-  const killTimeoutMs = i.killTimeoutMs ?? drainGraceMs + i.longestRequestMs + i.marginMs;
-  const minHealthyTimeMs = i.minHealthyTimeMs ?? ceilToSecond(window.ms + i.marginMs);
-  const healthyDeadlineMs = i.healthyDeadlineMs ?? ceilToSecond(i.warmupMs + minHealthyTimeMs + i.readinessIntervalMs + i.marginMs);
+  const shutdownDelayMs = s.shutdownDelayMs ?? window.ms + margin;
+  const drainGraceMs = s.drainGraceMs ?? Math.max(0, window.ms + margin - shutdownDelayMs);
+  const killTimeoutMs = s.killTimeoutMs ?? drainGraceMs + s.longestRequestMs + margin;
+  const minHealthyTimeMs = s.minHealthyTimeMs ?? ceilToSecond(window.ms + margin);
+  const healthyDeadlineMs = s.healthyDeadlineMs ?? ceilToSecond(s.warmupMs + minHealthyTimeMs + s.readiness.intervalMs + margin);
   // Only 10 s past healthy_deadline: a canary that misses its deadline fails the
   // deployment (and auto-reverts) instead of being rescheduled for minutes.
-  const progressDeadlineMs = i.progressDeadlineMs ?? healthyDeadlineMs + 10_000;
-  const waves = 1 + Math.ceil(Math.max(0, i.count - i.canary) / i.maxParallel);
-  const gateDeadlineMs = i.gateWindowMs === undefined ? undefined : (i.gateDeadlineMs ?? ceilToSecond(healthyDeadlineMs + window.ms + (i.gateSmokeAllowanceMs ?? GATE_SMOKE_ALLOWANCE_MS) + i.gateWindowMs + i.marginMs));
+  const progressDeadlineMs = s.progressDeadlineMs ?? healthyDeadlineMs + 10_000;
+  const waves = 1 + Math.ceil(Math.max(0, s.count - s.canary) / s.maxParallel);
+  const gate = plannedGate(s);
+  const gateDeadlineMs =
+    gate === undefined ? undefined : (gate.deadlineMs ?? ceilToSecond(healthyDeadlineMs + window.ms + gateSmokeAllowanceMs(config.traefik, gate.smoke.length) + gate.analysis.windowMs + margin));
   // With a gate, terraform apply (detach = false) also waits while the canary waits for promotion.
-  const applyTimeoutMs = i.applyTimeoutMs ?? ceilToMinute(waves * progressDeadlineMs + (gateDeadlineMs ?? 0) + 60_000);
-  const livenessGraceMs = i.livenessGraceMs ?? i.warmupMs + i.marginMs;
+  const applyTimeoutMs = s.applyTimeoutMs ?? ceilToMinute(waves * progressDeadlineMs + (gateDeadlineMs ?? 0) + 60_000);
+  const livenessGraceMs = s.liveness.graceMs ?? s.warmupMs + margin;
   const src = (pinned: number | undefined): Source => (pinned === undefined ? 'derived' : 'pinned');
   return {
     routingWindowMs: window.ms,
@@ -262,15 +264,15 @@ export function derivePlan(i: TimingInputs): TimingPlan {
     livenessGraceMs,
     gateDeadlineMs,
     sources: {
-      shutdownDelay: src(i.shutdownDelayMs),
-      drainGrace: src(i.drainGraceMs),
-      killTimeout: src(i.killTimeoutMs),
-      minHealthyTime: src(i.minHealthyTimeMs),
-      healthyDeadline: src(i.healthyDeadlineMs),
-      progressDeadline: src(i.progressDeadlineMs),
-      applyTimeout: src(i.applyTimeoutMs),
-      livenessGrace: src(i.livenessGraceMs),
-      gateDeadline: src(i.gateDeadlineMs),
+      shutdownDelay: src(s.shutdownDelayMs),
+      drainGrace: src(s.drainGraceMs),
+      killTimeout: src(s.killTimeoutMs),
+      minHealthyTime: src(s.minHealthyTimeMs),
+      healthyDeadline: src(s.healthyDeadlineMs),
+      progressDeadline: src(s.progressDeadlineMs),
+      applyTimeout: src(s.applyTimeoutMs),
+      livenessGrace: src(s.liveness.graceMs),
+      gateDeadline: src(gate?.deadlineMs),
     },
   };
 }
@@ -281,12 +283,12 @@ export const TIMING_RULES: readonly TimingRule[] = [
     id: 'servable-window-covers-routing-window',
     path: ({ p }) => `${p.service}.drainGrace`,
     value: ({ plan }) => d(plan.drainGraceMs),
-    check: ({ plan, in: i }) => plan.servableWindowMs >= plan.routingWindowMs + i.marginMs,
-    message: ({ plan, in: i, p }) => {
-      const need = plan.routingWindowMs + i.marginMs;
+    check: ({ plan, config: c }) => plan.servableWindowMs >= plan.routingWindowMs + c.timing.marginMs,
+    message: ({ plan, config: c, p }) => {
+      const need = plan.routingWindowMs + c.timing.marginMs;
       return (
         `${p.service}.drainGrace ${d(plan.drainGraceMs)} + ${p.service}.shutdownDelay ${d(plan.shutdownDelayMs)} = ${d(plan.servableWindowMs)} ` +
-        `< Traefik routing window ${d(plan.routingWindowMs)} (${plan.routingWindowWhy}) + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `< Traefik routing window ${d(plan.routingWindowMs)} (${plan.routingWindowWhy}) + timing.margin ${d(c.timing.marginMs)} = ${d(need)}: ` +
         `Traefik would still route to "${p.serviceName}" after it stopped serving — raise drainGrace to ≥ ${d(need - plan.shutdownDelayMs)}, ` +
         `or shutdownDelay to ≥ ${d(need - plan.drainGraceMs)}, or lower traefik.discovery.refreshInterval (or set traefik.discovery.watch: true)`
       );
@@ -296,11 +298,11 @@ export const TIMING_RULES: readonly TimingRule[] = [
     id: 'kill-timeout-covers-drain',
     path: ({ p }) => `${p.service}.killTimeout`,
     value: ({ plan }) => d(plan.killTimeoutMs),
-    check: ({ plan, in: i }) => plan.killTimeoutMs >= plan.drainGraceMs + i.longestRequestMs + i.marginMs,
-    message: ({ plan, in: i, p }) => {
-      const need = plan.drainGraceMs + i.longestRequestMs + i.marginMs;
+    check: ({ plan, service: s, config: c }) => plan.killTimeoutMs >= plan.drainGraceMs + s.longestRequestMs + c.timing.marginMs,
+    message: ({ plan, service: s, config: c, p }) => {
+      const need = plan.drainGraceMs + s.longestRequestMs + c.timing.marginMs;
       return (
-        `${p.service}.killTimeout ${d(plan.killTimeoutMs)} < drainGrace ${d(plan.drainGraceMs)} + longestRequest ${d(i.longestRequestMs)} + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `${p.service}.killTimeout ${d(plan.killTimeoutMs)} < drainGrace ${d(plan.drainGraceMs)} + longestRequest ${d(s.longestRequestMs)} + timing.margin ${d(c.timing.marginMs)} = ${d(need)}: ` +
         `Nomad would SIGKILL "${p.serviceName}" with requests in flight — raise killTimeout to ≥ ${d(need)} or remove it to have it derived`
       );
     },
@@ -309,30 +311,30 @@ export const TIMING_RULES: readonly TimingRule[] = [
     id: 'kill-timeout-within-max-kill-timeout',
     path: ({ p }) => `${p.service}.killTimeout`,
     value: ({ plan }) => d(plan.killTimeoutMs),
-    check: ({ plan, in: i }) => plan.killTimeoutMs <= i.maxKillTimeoutMs,
-    message: ({ plan, in: i, p }) =>
-      `${p.service}.killTimeout ${d(plan.killTimeoutMs)} (${plan.sources.killTimeout}: drainGrace ${d(plan.drainGraceMs)} + longestRequest ${d(i.longestRequestMs)} + margin ${d(i.marginMs)}) ` +
-      `> cluster.nomad.maxKillTimeout ${d(i.maxKillTimeoutMs)}: Nomad silently caps kill_timeout there and would SIGKILL "${p.serviceName}" early — ` +
+    check: ({ plan, config: c }) => plan.killTimeoutMs <= c.cluster.nomad.maxKillTimeoutMs,
+    message: ({ plan, service: s, config: c, p }) =>
+      `${p.service}.killTimeout ${d(plan.killTimeoutMs)} (${plan.sources.killTimeout}: drainGrace ${d(plan.drainGraceMs)} + longestRequest ${d(s.longestRequestMs)} + margin ${d(c.timing.marginMs)}) ` +
+      `> cluster.nomad.maxKillTimeout ${d(c.cluster.nomad.maxKillTimeoutMs)}: Nomad silently caps kill_timeout there and would SIGKILL "${p.serviceName}" early — ` +
       `shorten drainGrace or longestRequest, or raise the clients' max_kill_timeout and cluster.nomad.maxKillTimeout together`,
   },
   {
     id: 'min-healthy-time-covers-discovery',
     path: ({ p }) => `${p.service}.minHealthyTime`,
     value: ({ plan }) => d(plan.minHealthyTimeMs),
-    check: ({ plan, in: i }) => plan.minHealthyTimeMs >= plan.routingWindowMs + i.marginMs,
-    message: ({ plan, in: i, p }) =>
-      `${p.service}.minHealthyTime ${d(plan.minHealthyTimeMs)} < Traefik routing window ${d(plan.routingWindowMs)} (${plan.routingWindowWhy}) + timing.margin ${d(i.marginMs)} = ${d(plan.routingWindowMs + i.marginMs)}: ` +
+    check: ({ plan, config: c }) => plan.minHealthyTimeMs >= plan.routingWindowMs + c.timing.marginMs,
+    message: ({ plan, config: c, p }) =>
+      `${p.service}.minHealthyTime ${d(plan.minHealthyTimeMs)} < Traefik routing window ${d(plan.routingWindowMs)} (${plan.routingWindowWhy}) + timing.margin ${d(c.timing.marginMs)} = ${d(plan.routingWindowMs + c.timing.marginMs)}: ` +
       `the canary of "${p.serviceName}" could be promoted before Traefik ever sent it traffic — raise minHealthyTime or remove it to have it derived`,
   },
   {
     id: 'healthy-deadline-covers-warmup',
     path: ({ p }) => `${p.service}.healthyDeadline`,
     value: ({ plan }) => d(plan.healthyDeadlineMs),
-    check: ({ plan, in: i }) => plan.healthyDeadlineMs >= i.warmupMs + plan.minHealthyTimeMs + i.marginMs,
-    message: ({ plan, in: i, p }) => {
-      const need = i.warmupMs + plan.minHealthyTimeMs + i.marginMs;
+    check: ({ plan, service: s, config: c }) => plan.healthyDeadlineMs >= s.warmupMs + plan.minHealthyTimeMs + c.timing.marginMs,
+    message: ({ plan, service: s, config: c, p }) => {
+      const need = s.warmupMs + plan.minHealthyTimeMs + c.timing.marginMs;
       return (
-        `${p.service}.healthyDeadline ${d(plan.healthyDeadlineMs)} < warmup ${d(i.warmupMs)} + minHealthyTime ${d(plan.minHealthyTimeMs)} + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `${p.service}.healthyDeadline ${d(plan.healthyDeadlineMs)} < warmup ${d(s.warmupMs)} + minHealthyTime ${d(plan.minHealthyTimeMs)} + timing.margin ${d(c.timing.marginMs)} = ${d(need)}: ` +
         `a healthy canary of "${p.serviceName}" would be declared failed and reverted — raise healthyDeadline to ≥ ${d(need)}`
       );
     },
@@ -362,11 +364,15 @@ export const TIMING_RULES: readonly TimingRule[] = [
     id: 'gate-deadline-covers-analysis',
     path: ({ p }) => `${p.service}.gate.deadline`,
     value: ({ plan }) => d(plan.gateDeadlineMs ?? 0),
-    check: ({ plan, in: i }) => i.gateWindowMs === undefined || (plan.gateDeadlineMs ?? 0) >= plan.healthyDeadlineMs + plan.routingWindowMs + i.gateWindowMs + i.marginMs,
-    message: ({ plan, in: i, p }) => {
-      const need = plan.healthyDeadlineMs + plan.routingWindowMs + (i.gateWindowMs ?? 0) + i.marginMs;
+    check: ({ plan, service: s, config: c }) => {
+      const gate = plannedGate(s);
+      return gate === undefined || (plan.gateDeadlineMs ?? 0) >= plan.healthyDeadlineMs + plan.routingWindowMs + gate.analysis.windowMs + c.timing.marginMs;
+    },
+    message: ({ plan, service: s, config: c, p }) => {
+      const windowMs = plannedGate(s)?.analysis.windowMs ?? 0;
+      const need = plan.healthyDeadlineMs + plan.routingWindowMs + windowMs + c.timing.marginMs;
       return (
-        `${p.service}.gate.deadline ${d(plan.gateDeadlineMs ?? 0)} < healthyDeadline ${d(plan.healthyDeadlineMs)} + Traefik routing window ${d(plan.routingWindowMs)} + gate.analysis.window ${d(i.gateWindowMs ?? 0)} + timing.margin ${d(i.marginMs)} = ${d(need)}: ` +
+        `${p.service}.gate.deadline ${d(plan.gateDeadlineMs ?? 0)} < healthyDeadline ${d(plan.healthyDeadlineMs)} + Traefik routing window ${d(plan.routingWindowMs)} + gate.analysis.window ${d(windowMs)} + timing.margin ${d(c.timing.marginMs)} = ${d(need)}: ` +
         `the gate would fail a good canary of "${p.serviceName}" before it could be routed, smoked and measured — raise gate.deadline to ≥ ${d(need)} (some more for the smoke requests) or remove it to have it derived`
       );
     },
@@ -375,44 +381,16 @@ export const TIMING_RULES: readonly TimingRule[] = [
     id: 'liveness-grace-covers-warmup',
     path: ({ p }) => `${p.service}.liveness.grace`,
     value: ({ plan }) => d(plan.livenessGraceMs),
-    check: ({ plan, in: i }) => plan.livenessGraceMs >= i.warmupMs,
-    message: ({ plan, in: i, p }) =>
-      `${p.service}.liveness.grace ${d(plan.livenessGraceMs)} < warmup ${d(i.warmupMs)}: Nomad would restart "${p.serviceName}" for being slow to warm up — raise liveness.grace to ≥ ${d(i.warmupMs)}`,
+    check: ({ plan, service: s }) => plan.livenessGraceMs >= s.warmupMs,
+    message: ({ plan, service: s, p }) =>
+      `${p.service}.liveness.grace ${d(plan.livenessGraceMs)} < warmup ${d(s.warmupMs)}: Nomad would restart "${p.serviceName}" for being slow to warm up — raise liveness.grace to ≥ ${d(s.warmupMs)}`,
   },
 ];
 
 /** The rules a plan breaks, as config issues (empty when the plan is zero-downtime). */
-export function timingIssues(inputs: TimingInputs, plan: TimingPlan, paths: TimingPaths, rules: readonly TimingRule[] = TIMING_RULES): ConfigIssue[] {
-  const ctx: RuleContext = { in: inputs, plan, p: paths };
+export function timingIssues(service: TimingService, config: TimingSettings, plan: TimingPlan, paths: TimingPaths, rules: readonly TimingRule[] = TIMING_RULES): ConfigIssue[] {
+  const ctx: RuleContext = { service, config, plan, p: paths };
   return rules.filter((r) => !r.check(ctx)).map((r) => ({ path: r.path(ctx), value: r.value(ctx), rule: `[${r.id}] ${r.message(ctx)}` }));
-}
-
-export function timingInputs(service: ServiceConfig, config: Pick<ZerodropConfig, 'traefik' | 'cluster' | 'timing'>): TimingInputs {
-  const t = config.traefik.discovery;
-  return {
-    refreshIntervalMs: t.refreshInterval,
-    watch: t.watch,
-    throttleMs: t.throttle,
-    readinessIntervalMs: service.readiness.interval,
-    shutdownDelayMs: service.shutdownDelay,
-    drainGraceMs: service.drainGrace,
-    longestRequestMs: service.longestRequest,
-    warmupMs: service.warmup,
-    killTimeoutMs: service.killTimeout,
-    minHealthyTimeMs: service.minHealthyTime,
-    healthyDeadlineMs: service.healthyDeadline,
-    progressDeadlineMs: service.progressDeadline,
-    applyTimeoutMs: service.applyTimeout,
-    livenessGraceMs: service.liveness.grace,
-    ...(service.promotion === 'gated' && service.gate
-      ? { gateWindowMs: service.gate.analysis.window, gateDeadlineMs: service.gate.deadline, gateSmokeAllowanceMs: gateSmokeAllowanceMs(config.traefik, service.gate.smoke.length) }
-      : {}),
-    maxKillTimeoutMs: config.cluster.nomad.maxKillTimeout,
-    marginMs: config.timing.margin,
-    count: service.count,
-    canary: service.canary,
-    maxParallel: service.maxParallel,
-  };
 }
 
 export interface TimingOptions {
@@ -423,12 +401,11 @@ export interface TimingOptions {
   readonly unsafeSkipChecks?: boolean;
 }
 
-/** Each service's inputs, plan and broken rules. */
+/** Each service's plan and broken rules. */
 function planServices(config: ZerodropConfig) {
   return config.services.map((service, index) => {
-    const inputs = timingInputs(service, config);
-    const plan = derivePlan(inputs);
-    return { service, inputs, plan, issues: timingIssues(inputs, plan, { service: `services[${index}]`, serviceName: service.name }) };
+    const plan = derivePlan(service, config);
+    return { service, plan, issues: timingIssues(service, config, plan, { service: `services[${index}]`, serviceName: service.name }) };
   });
 }
 
@@ -445,11 +422,11 @@ export function timingConfigIssues(config: ZerodropConfig): ConfigIssue[] {
  * answers 503 until Traefik's next catalog load drops it.
  */
 export function timingWarnings(config: ZerodropConfig): string[] {
-  return planServices(config).flatMap(({ service, inputs, plan }, index) => {
-    const need = plan.routingWindowMs + inputs.marginMs;
+  return planServices(config).flatMap(({ service, plan }, index) => {
+    const need = plan.routingWindowMs + config.timing.marginMs;
     if (plan.sources.shutdownDelay === 'derived' || plan.shutdownDelayMs >= need || !traefikHealthChecks(service, config.traefik)) return [];
     return [
-      `services[${index}].shutdownDelay ${d(plan.shutdownDelayMs)} < Traefik routing window ${d(plan.routingWindowMs)} + timing.margin ${d(inputs.marginMs)} = ${d(need)}: ` +
+      `services[${index}].shutdownDelay ${d(plan.shutdownDelayMs)} < Traefik routing window ${d(plan.routingWindowMs)} + timing.margin ${d(config.timing.marginMs)} = ${d(need)}: ` +
         `"${service.name}" is signalled while Traefik may still route to it, and a rollout that changes Traefik's health-check answers 503 ` +
         `until Traefik forgets the old instances — remove shutdownDelay (it is derived as ${d(need)}) or raise it to ≥ ${d(need)}`,
     ];

@@ -52,12 +52,12 @@ function contentName(base: string, settings: unknown): string {
 
 /** Every setting of the three Traefik objects a service gets, as tag suffix → value. */
 function traefikSettings(service: ServiceConfig, traefik: TraefikConfig) {
-  const retry = traefik.retry.attempts > 1 ? { attempts: String(traefik.retry.attempts), initialinterval: d(traefik.retry.initialInterval) } : undefined;
+  const retry = traefik.retry.attempts > 1 ? { attempts: String(traefik.retry.attempts), initialinterval: d(traefik.retry.initialIntervalMs) } : undefined;
   const healthcheck = traefikHealthChecks(service, traefik)
     ? {
         path: service.readiness.path,
-        interval: d(traefik.healthCheck.interval),
-        timeout: d(traefik.healthCheck.timeout),
+        interval: d(traefik.healthCheck.intervalMs),
+        timeout: d(traefik.healthCheck.timeoutMs),
         // healthcheck.port replaces the port of EVERY server of the service, so it cannot
         // follow Nomad's per-allocation dynamic ports: only a static internal port works.
         ...(service.ports.internalStatic !== undefined ? { port: String(service.ports.internalStatic) } : {}),

@@ -68,7 +68,7 @@ export function traefikStaticConfig({ traefik, plan, consulTokenExpression, only
     accessLog: { format: 'json' },
     providers: {
       // Every provider reload waits this long; it is part of the routing window.
-      providersThrottleDuration: d(traefik.discovery.throttle),
+      providersThrottleDuration: d(traefik.discovery.throttleMs),
       consulCatalog: {
         prefix: 'traefik',
         // Only services that opt in with traefik.enable=true are routed.
@@ -76,7 +76,7 @@ export function traefikStaticConfig({ traefik, plan, consulTokenExpression, only
         ...(onlyKitServices ? { constraints: `Tag(\`${edgeTag(traefik)}\`)` } : {}),
         // The default also admits "warning"; only a passing readiness check may take traffic.
         strictChecks: ['passing'],
-        refreshInterval: d(traefik.discovery.refreshInterval),
+        refreshInterval: d(traefik.discovery.refreshIntervalMs),
         watch: traefik.discovery.watch,
         endpoint: {
           address: consul.host,

@@ -37,36 +37,96 @@ describe('resolveConfig()', () => {
     const service = config.services[0]!;
     // One test per default: the README's config reference quotes these values.
     test.each([
-      ['traefik refresh interval', config.traefik.discovery.refreshInterval, 2000],
+      ['traefik refresh interval', config.traefik.discovery.refreshIntervalMs, 2000],
       ['traefik watch', config.traefik.discovery.watch, false],
-      ['traefik throttle', config.traefik.discovery.throttle, 2000],
+      ['traefik throttle', config.traefik.discovery.throttleMs, 2000],
       ['traefik health-check enabled', config.traefik.healthCheck.enabled, true],
-      ['traefik health-check interval', config.traefik.healthCheck.interval, 1000],
-      ['traefik health-check timeout', config.traefik.healthCheck.timeout, 1000],
+      ['traefik health-check interval', config.traefik.healthCheck.intervalMs, 1000],
+      ['traefik health-check timeout', config.traefik.healthCheck.timeoutMs, 1000],
       ['traefik retry attempts', config.traefik.retry.attempts, 4],
-      ['traefik retry initial interval', config.traefik.retry.initialInterval, 100],
+      ['traefik retry initial interval', config.traefik.retry.initialIntervalMs, 100],
       ['traefik entry point', config.traefik.entryPoint, { name: 'web', port: 80, host: '' }],
       ['traefik admin port', config.traefik.adminPort, 8082],
       ['traefik driver', config.traefik.driver, { type: 'docker', image: 'traefik:v3.6.12' }],
       ['traefik consul address follows the cluster', config.traefik.consulAddress, 'http://127.0.0.1:8500'],
-      ['nomad max kill timeout', config.cluster.nomad.maxKillTimeout, 30_000],
+      ['nomad max kill timeout', config.cluster.nomad.maxKillTimeoutMs, 30_000],
       ['nomad datacenters', config.cluster.nomad.datacenters, ['*']],
       ['consul acl', config.cluster.consul.acl, true],
       ['state backend', config.cluster.state, { backend: 'local' }],
-      ['timing margin', config.timing.margin, 2000],
+      ['timing margin', config.timing.marginMs, 2000],
       ['service count', service.count, 2],
       ['service canary follows count (capacity kept)', service.canary, 2],
       ['service max parallel', service.maxParallel, 1],
       ['service ports', service.ports, { http: 8080, internal: 8081 }],
-      ['readiness', service.readiness, { path: '/readyz', interval: 1000, timeout: 1000, servedOnRoutedPort: true }],
-      ['liveness', service.liveness, { path: '/livez', interval: 5000, timeout: 2000, failures: 3 }],
-      ['longest request', service.longestRequest, 1000],
-      ['shutdown delay is left to the timing model', service.shutdownDelay, undefined],
-      ['drain grace is left to the timing model', service.drainGrace, undefined],
-      ['kill timeout is left to the timing model', service.killTimeout, undefined],
+      ['readiness', service.readiness, { path: '/readyz', intervalMs: 1000, timeoutMs: 1000, servedOnRoutedPort: true }],
+      ['liveness', service.liveness, { path: '/livez', intervalMs: 5000, timeoutMs: 2000, failures: 3 }],
+      ['longest request', service.longestRequestMs, 1000],
+      ['shutdown delay is left to the timing model', service.shutdownDelayMs, undefined],
+      ['drain grace is left to the timing model', service.drainGraceMs, undefined],
+      ['kill timeout is left to the timing model', service.killTimeoutMs, undefined],
       ['resources', service.resources, { cpu: 100, memoryMb: 128 }],
       ['env', service.env, {}],
     ])('%s', (_name, actual, expected) => expect(actual).toEqual(expected));
+  });
+
+  test('every resolved duration names its unit (…Ms); the YAML keys are only input', () => {
+    // GIVEN a config that sets every duration zerodrop reads
+    const props = minimalProps({
+      readiness: { interval: '2s', timeout: '1s', servedOnRoutedPort: true },
+      liveness: { interval: '5s', timeout: '2s', grace: '20s' },
+      drainGrace: '1s',
+      longestRequest: '2s',
+      shutdownDelay: '6s',
+      killTimeout: '20s',
+      minHealthyTime: '7s',
+      healthyDeadline: '40s',
+      progressDeadline: '1m',
+      applyTimeout: '10m',
+      promotion: 'gated',
+      gate: { smoke: [{ path: '/api' }], analysis: { window: '30s', maxP99: '250ms' }, deadline: '5m' },
+    });
+    props.cluster = { ...props.cluster, nomad: { ...props.cluster!.nomad, maxKillTimeout: '45s' } };
+    props.traefik = { acceptGrace: '5s', discovery: { refreshInterval: '3s', throttle: '1s' }, healthCheck: { interval: '2s', timeout: '1s' }, retry: { initialInterval: '200ms' } };
+    props.timing = { margin: '3s' };
+    // WHEN it is resolved
+    const config = resolveConfig(props, { env: NO_ENV });
+    // every field of nested objects (not of arrays: the services are walked on their own), by path
+    const fields = (o: unknown, at = ''): [string, unknown][] =>
+      o !== null && typeof o === 'object' && !Array.isArray(o) ? Object.entries(o).flatMap(([k, v]) => [[`${at}${k}`, v] as [string, unknown], ...fields(v, `${at}${k}.`)]) : [];
+    const all = fields(config);
+    const service = fields(config.services[0]);
+    // THEN each is a number of milliseconds under its …Ms name, and no unit-less name is left
+    expect(Object.fromEntries(all.filter(([p]) => p.endsWith('Ms')))).toEqual({
+      'cluster.nomad.maxKillTimeoutMs': 45_000,
+      'traefik.acceptGraceMs': 5000,
+      'traefik.discovery.refreshIntervalMs': 3000,
+      'traefik.discovery.throttleMs': 1000,
+      'traefik.healthCheck.intervalMs': 2000,
+      'traefik.healthCheck.timeoutMs': 1000,
+      'traefik.retry.initialIntervalMs': 200,
+      'timing.marginMs': 3000,
+    });
+    expect(Object.fromEntries(service.filter(([p]) => p.endsWith('Ms')))).toEqual({
+      'readiness.intervalMs': 2000,
+      'readiness.timeoutMs': 1000,
+      'liveness.intervalMs': 5000,
+      'liveness.timeoutMs': 2000,
+      'liveness.graceMs': 20_000,
+      warmupMs: 12_000,
+      drainGraceMs: 1000,
+      longestRequestMs: 2000,
+      shutdownDelayMs: 6000,
+      killTimeoutMs: 20_000,
+      minHealthyTimeMs: 7000,
+      healthyDeadlineMs: 40_000,
+      progressDeadlineMs: 60_000,
+      applyTimeoutMs: 600_000,
+      'gate.analysis.windowMs': 30_000,
+      'gate.analysis.maxP99Ms': 250,
+      'gate.deadlineMs': 300_000,
+    });
+    const yamlDurations = /(^|\.)(maxKillTimeout|acceptGrace|refreshInterval|throttle|interval|timeout|initialInterval|margin|grace|warmup|drainGrace|longestRequest|shutdownDelay|killTimeout|minHealthyTime|healthyDeadline|progressDeadline|applyTimeout|window|maxP99|deadline)$/;
+    expect([...all, ...service].map(([p]) => p).filter((p) => yamlDurations.test(p))).toEqual([]);
   });
 
   test('takes cluster addresses from NOMAD_ADDR and CONSUL_HTTP_ADDR when the config leaves them out', () => {

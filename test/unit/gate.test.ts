@@ -100,8 +100,8 @@ describe('analyse(): canary against stable from two scrapes', () => {
 
   test('maxP99 alone: an absolute bound', () => {
     const slow = after({ '200': 300 }, [0, 0, 0, 0, 300]);
-    expect(analyse(before, slow, names, { minRequests: 50, maxErrorRatio: 0.01, maxP99: 200 }).verdict).toBe('pass');
-    expect(analyse(before, slow, names, { minRequests: 50, maxErrorRatio: 0.01, maxP99: 50 }).verdict).toBe('fail');
+    expect(analyse(before, slow, names, { minRequests: 50, maxErrorRatio: 0.01, maxP99Ms: 200 }).verdict).toBe('pass');
+    expect(analyse(before, slow, names, { minRequests: 50, maxErrorRatio: 0.01, maxP99Ms: 50 }).verdict).toBe('fail');
   });
 
   test('too few requests on a side: inconclusive (the gate fails on it), never a pass', () => {

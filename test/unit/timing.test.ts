@@ -1,34 +1,50 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
-import { deployRunTimeoutMs, derivePlan, gateSmokeAllowanceMs, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, timingWarnings, traefikPlan, type TimingInputs } from '../../timing/model.ts';
+import { deployRunTimeoutMs, derivePlan, gateSmokeAllowanceMs, routingWindow, TIMING_RULES, timingIssues, timingConfigIssues, timingPlans, timingWarnings, traefikPlan, type TimingService, type TimingSettings } from '../../timing/model.ts';
 import { minimalProps, NO_ENV } from './fixtures.ts';
 
 const s = (n: number) => n * 1000;
 
-/** The configuration that measured 100 % in the research this kit started from (refresh 2 s, health-check 1 s, retry 4, drain 6 s, kill_timeout 15 s), as timing inputs. */
-const RESEARCH_100: TimingInputs = {
-  refreshIntervalMs: s(2),
-  watch: false,
-  throttleMs: s(2),
-  readinessIntervalMs: s(1),
+/**
+ * The configuration that measured 100 % in the research this kit started from (refresh 2 s,
+ * health-check 1 s, retry 4, drain 6 s, kill_timeout 15 s), as the timing model reads it:
+ * the service, and the rest of the resolved config.
+ */
+const RESEARCH_100: TimingService = {
+  readiness: { intervalMs: s(1) },
+  liveness: {},
   shutdownDelayMs: 0,
   drainGraceMs: s(6),
   longestRequestMs: s(1),
   warmupMs: s(12),
   killTimeoutMs: s(15),
-  maxKillTimeoutMs: s(30),
-  marginMs: s(2),
   count: 2,
   canary: 1,
   maxParallel: 1,
+  promotion: 'auto',
 };
+const RESEARCH_100_CONFIG: TimingSettings = {
+  traefik: { discovery: { refreshIntervalMs: s(2), watch: false, throttleMs: s(2) }, healthCheck: { enabled: true, intervalMs: s(1), timeoutMs: s(1) } },
+  timing: { marginMs: s(2) },
+  cluster: { nomad: { maxKillTimeoutMs: s(30) } },
+};
+/** The research config with Traefik polling the catalog every `refreshIntervalMs`. */
+const pollingEvery = (refreshIntervalMs: number): TimingSettings => ({
+  ...RESEARCH_100_CONFIG,
+  traefik: { ...RESEARCH_100_CONFIG.traefik, discovery: { ...RESEARCH_100_CONFIG.traefik.discovery, refreshIntervalMs } },
+});
+/** promotion: gated with an analysis window, an optional pinned gate deadline and `smokeRequests` smoke requests. */
+const gated = (windowMs: number, deadlineMs?: number, smokeRequests = 1): Partial<TimingService> => ({
+  promotion: 'gated',
+  gate: { smoke: Array.from({ length: smokeRequests }, () => ({ path: '/' })), analysis: { windowMs }, ...(deadlineMs === undefined ? {} : { deadlineMs }) },
+});
 
 const paths = { service: 'services[0]', serviceName: 'api' };
-const check = (overrides: Partial<TimingInputs>) => {
-  const inputs = { ...RESEARCH_100, ...overrides };
-  return timingIssues(inputs, derivePlan(inputs), paths);
+const check = (overrides: Partial<TimingService>, config = RESEARCH_100_CONFIG) => {
+  const service = { ...RESEARCH_100, ...overrides };
+  return timingIssues(service, config, derivePlan(service, config), paths);
 };
-const ruleIds = (overrides: Partial<TimingInputs>) => check(overrides).map((i) => i.rule.match(/^\[([^\]]+)\]/)?.[1]);
+const ruleIds = (overrides: Partial<TimingService>, config = RESEARCH_100_CONFIG) => check(overrides, config).map((i) => i.rule.match(/^\[([^\]]+)\]/)?.[1]);
 
 describe('routingWindow()', () => {
   test('polling: refresh interval + provider throttle', () => {
@@ -41,17 +57,17 @@ describe('routingWindow()', () => {
 
 describe('timing rules on the settings that measured 100 % and the ones that dropped', () => {
   // Rows of that research's measured table: what reached 100 % must be accepted, what dropped must be refused.
-  test.each<[string, Partial<TimingInputs>, string[]]>([
-    ['refresh 2s + health-check 1s + drain 6s + kill_timeout 15s (measured 100 %)', {}, []],
-    ['refresh 15s + drain 5s (measured 98.6 %: refresh outlived the drain)', { refreshIntervalMs: s(15), drainGraceMs: s(5) }, ['servable-window-covers-routing-window']],
-    ['refresh 15s + shutdown_delay 6s, app without drain (measured 91.1 %)', { refreshIntervalMs: s(15), drainGraceMs: 0, shutdownDelayMs: s(6) }, ['servable-window-covers-routing-window']],
-    ['refresh 15s + no drain at all (measured 97.7 %)', { refreshIntervalMs: s(15), drainGraceMs: 0 }, ['servable-window-covers-routing-window']],
-  ])('%s', (_name, overrides, expected) => {
-    expect(ruleIds({ ...overrides, minHealthyTimeMs: undefined })).toEqual(expected);
+  test.each<[string, Partial<TimingService>, TimingSettings, string[]]>([
+    ['refresh 2s + health-check 1s + drain 6s + kill_timeout 15s (measured 100 %)', {}, RESEARCH_100_CONFIG, []],
+    ['refresh 15s + drain 5s (measured 98.6 %: refresh outlived the drain)', { drainGraceMs: s(5) }, pollingEvery(s(15)), ['servable-window-covers-routing-window']],
+    ['refresh 15s + shutdown_delay 6s, app without drain (measured 91.1 %)', { drainGraceMs: 0, shutdownDelayMs: s(6) }, pollingEvery(s(15)), ['servable-window-covers-routing-window']],
+    ['refresh 15s + no drain at all (measured 97.7 %)', { drainGraceMs: 0 }, pollingEvery(s(15)), ['servable-window-covers-routing-window']],
+  ])('%s', (_name, overrides, config, expected) => {
+    expect(ruleIds({ ...overrides, minHealthyTimeMs: undefined }, config)).toEqual(expected);
   });
 
   test('refuses drain 1s + no shutdown delay + refresh 15s with a message naming every field and number', () => {
-    expect(check({ refreshIntervalMs: s(15), drainGraceMs: s(1) })[0]).toEqual({
+    expect(check({ drainGraceMs: s(1) }, pollingEvery(s(15)))[0]).toEqual({
       path: 'services[0].drainGrace',
       value: '1s',
       rule:
@@ -64,7 +80,7 @@ describe('timing rules on the settings that measured 100 % and the ones that dro
 
 describe('each rule, on both sides of its limit', () => {
   // [rule, inputs exactly at the limit (accepted), inputs one millisecond past it (refused)]
-  const eitherSide: [string, Partial<TimingInputs>, Partial<TimingInputs>][] = [
+  const eitherSide: [string, Partial<TimingService>, Partial<TimingService>][] = [
     ['servable-window-covers-routing-window', { drainGraceMs: s(6) }, { drainGraceMs: s(6) - 1 }],
     ['servable-window-covers-routing-window', { drainGraceMs: s(2), shutdownDelayMs: s(4) }, { drainGraceMs: s(2), shutdownDelayMs: s(4) - 1 }],
     ['kill-timeout-covers-drain', { killTimeoutMs: s(9) }, { killTimeoutMs: s(9) - 1 }],
@@ -73,11 +89,11 @@ describe('each rule, on both sides of its limit', () => {
     ['healthy-deadline-covers-warmup', { healthyDeadlineMs: s(20), minHealthyTimeMs: s(6) }, { healthyDeadlineMs: s(20) - 1, minHealthyTimeMs: s(6), progressDeadlineMs: s(60) }],
     ['progress-deadline-after-healthy-deadline', { healthyDeadlineMs: s(30), progressDeadlineMs: s(30) + 1 }, { healthyDeadlineMs: s(30), progressDeadlineMs: s(30) }],
     ['apply-timeout-covers-rollout', { progressDeadlineMs: s(60), applyTimeoutMs: s(120) }, { progressDeadlineMs: s(60), applyTimeoutMs: s(120) - 1 }],
-    ['liveness-grace-covers-warmup', { livenessGraceMs: s(12) }, { livenessGraceMs: s(12) - 1 }],
+    ['liveness-grace-covers-warmup', { liveness: { graceMs: s(12) } }, { liveness: { graceMs: s(12) - 1 } }],
     // gated: healthy_deadline 21s + routing window 4s + window 30s + margin 2s
-    ['gate-deadline-covers-analysis', { gateWindowMs: s(30), gateDeadlineMs: s(57) }, { gateWindowMs: s(30), gateDeadlineMs: s(57) - 1 }],
+    ['gate-deadline-covers-analysis', gated(s(30), s(57)), gated(s(30), s(57) - 1)],
     // gated: the apply also waits for the gate, 2 waves × 60s + gate deadline 100s
-    ['apply-timeout-covers-rollout', { progressDeadlineMs: s(60), gateWindowMs: s(30), gateDeadlineMs: s(100), applyTimeoutMs: s(220) }, { progressDeadlineMs: s(60), gateWindowMs: s(30), gateDeadlineMs: s(100), applyTimeoutMs: s(220) - 1 }],
+    ['apply-timeout-covers-rollout', { progressDeadlineMs: s(60), ...gated(s(30), s(100)), applyTimeoutMs: s(220) }, { progressDeadlineMs: s(60), ...gated(s(30), s(100)), applyTimeoutMs: s(220) - 1 }],
   ];
   test.each(eitherSide)('%s', (rule, accepted, refused) => {
     expect(ruleIds(accepted)).not.toContain(rule);
@@ -90,24 +106,24 @@ describe('each rule, on both sides of its limit', () => {
 });
 
 describe('derivePlan() for a gated service', () => {
-  const gated = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, gateWindowMs: s(30) });
+  const plan = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, ...gated(s(30)) }, RESEARCH_100_CONFIG);
   test('gate deadline: healthy_deadline + routing window + 30s smoke allowance + window + margin', () => {
-    expect(gated.healthyDeadlineMs).toBe(s(21));
-    expect(gated.gateDeadlineMs).toBe(s(21 + 4 + 30 + 30 + 2));
-    expect(gated.sources.gateDeadline).toBe('derived');
+    expect(plan.healthyDeadlineMs).toBe(s(21));
+    expect(plan.gateDeadlineMs).toBe(s(21 + 4 + 30 + 30 + 2));
+    expect(plan.sources.gateDeadline).toBe('derived');
   });
   test('apply timeout also covers the gate: 2 waves × progress_deadline + gate deadline + 1m, rounded up to a minute', () => {
-    expect(gated.applyTimeoutMs).toBe(Math.ceil((2 * gated.progressDeadlineMs + gated.gateDeadlineMs! + s(60)) / s(60)) * s(60));
+    expect(plan.applyTimeoutMs).toBe(Math.ceil((2 * plan.progressDeadlineMs + plan.gateDeadlineMs! + s(60)) / s(60)) * s(60));
   });
   test('auto promotion has no gate deadline and an unchanged apply timeout', () => {
-    const auto = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined });
+    const auto = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined }, RESEARCH_100_CONFIG);
     expect(auto.gateDeadlineMs).toBeUndefined();
     expect(auto.applyTimeoutMs).toBe(Math.ceil((2 * auto.progressDeadlineMs + s(60)) / s(60)) * s(60));
   });
 });
 
 describe('derivePlan()', () => {
-  const derived = derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, killTimeoutMs: undefined });
+  const derived = derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, killTimeoutMs: undefined }, RESEARCH_100_CONFIG);
 
   // Derived values satisfy every rule by construction; these pin the formulas the README quotes.
   test.each([
@@ -122,20 +138,20 @@ describe('derivePlan()', () => {
   ])('%s', (_name, actual, expected) => expect(actual).toBe(expected));
 
   test('unpinned, shutdown_delay covers the routing window and the app need not drain', () => {
-    const plan = derivePlan({ ...RESEARCH_100, shutdownDelayMs: undefined, drainGraceMs: undefined, killTimeoutMs: undefined });
+    const plan = derivePlan({ ...RESEARCH_100, shutdownDelayMs: undefined, drainGraceMs: undefined, killTimeoutMs: undefined }, RESEARCH_100_CONFIG);
     expect(plan).toMatchObject({ shutdownDelayMs: s(6), drainGraceMs: 0, servableWindowMs: s(6), killTimeoutMs: s(3) });
     expect(plan.sources.shutdownDelay).toBe('derived');
     // a pinned drain grace does not shorten it: the app is signalled only once Traefik forgot it
-    expect(derivePlan({ ...RESEARCH_100, shutdownDelayMs: undefined, drainGraceMs: s(10) }).shutdownDelayMs).toBe(s(6));
+    expect(derivePlan({ ...RESEARCH_100, shutdownDelayMs: undefined, drainGraceMs: s(10) }, RESEARCH_100_CONFIG).shutdownDelayMs).toBe(s(6));
   });
 
   test('a shutdown delay shortens the derived drain grace', () => {
-    expect(derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, shutdownDelayMs: s(4) }).drainGraceMs).toBe(s(2));
+    expect(derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, shutdownDelayMs: s(4) }, RESEARCH_100_CONFIG).drainGraceMs).toBe(s(2));
   });
 
   test('records which values were pinned', () => {
     expect(derived.sources).toMatchObject({ drainGrace: 'derived', killTimeout: 'derived' });
-    expect(derivePlan(RESEARCH_100).sources).toMatchObject({ drainGrace: 'pinned', killTimeout: 'pinned' });
+    expect(derivePlan(RESEARCH_100, RESEARCH_100_CONFIG).sources).toMatchObject({ drainGrace: 'pinned', killTimeout: 'pinned' });
   });
 });
 
@@ -179,8 +195,8 @@ describe('deployRunTimeoutMs(): one cdktf run outwaits every apply it contains',
     expect(deployRunTimeoutMs(applies.map((applyTimeoutMs) => ({ applyTimeoutMs })), stacks)).toBe(expected);
   });
   test('a gated service with a long analysis window lengthens the run (it was a fixed 20 min)', () => {
-    const gated = derivePlan({ ...RESEARCH_100, gateWindowMs: m(15) });
-    expect(deployRunTimeoutMs([gated], ['edge', 'app'])).toBeGreaterThan(m(20));
+    const plan = derivePlan({ ...RESEARCH_100, ...gated(m(15)) }, RESEARCH_100_CONFIG);
+    expect(deployRunTimeoutMs([plan], ['edge', 'app'])).toBeGreaterThan(m(20));
   });
 });
 
@@ -234,13 +250,16 @@ describe('traefikPlan()', () => {
 
 describe('gateSmokeAllowanceMs(): the gate waits for Traefik and its smoke requests', () => {
   test('at least 30 s; more when Traefik checks slowly or there are many smoke requests', () => {
-    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, interval: 1000, timeout: 1000 } }, 2)).toBe(30_000);
+    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, intervalMs: 1000, timeoutMs: 1000 } }, 2)).toBe(30_000);
     // two rounds of a 10 s + 5 s check = 30 s to see it UP, then 3 requests × 5 s
-    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, interval: 10_000, timeout: 5_000 } }, 3)).toBe(45_000);
+    expect(gateSmokeAllowanceMs({ healthCheck: { enabled: true, intervalMs: 10_000, timeoutMs: 5_000 } }, 3)).toBe(45_000);
   });
   test('a slow Traefik health-check lengthens the derived gate deadline by the same amount', () => {
-    const base = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, gateWindowMs: s(30) });
-    const slow = derivePlan({ ...RESEARCH_100, applyTimeoutMs: undefined, gateWindowMs: s(30), gateSmokeAllowanceMs: s(45) });
+    // 3 smoke requests: 30 s with the research's 1 s + 1 s check, 45 s with a 10 s + 5 s check (above)
+    const service = { ...RESEARCH_100, applyTimeoutMs: undefined, ...gated(s(30), undefined, 3) };
+    const slowCheck = { ...RESEARCH_100_CONFIG, traefik: { ...RESEARCH_100_CONFIG.traefik, healthCheck: { enabled: true, intervalMs: s(10), timeoutMs: s(5) } } };
+    const base = derivePlan(service, RESEARCH_100_CONFIG);
+    const slow = derivePlan(service, slowCheck);
     expect(slow.gateDeadlineMs! - base.gateDeadlineMs!).toBe(s(15));
   });
 });
