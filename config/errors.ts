@@ -1,33 +1,15 @@
-/** One violated rule: where (`services[0].drainGrace`), what was given, and what is wrong + how to fix it. */
-export interface ConfigIssue {
-  readonly path: string;
-  readonly value: unknown;
-  readonly rule: string;
-}
+import { InputError, type InputIssue } from '../lib/input-error.ts';
 
-/**
- * Every problem found in a config, reported at once so a user fixes them in one pass.
- * The message is the list itself, one `path: value — rule` line each: it is meant to
- * be printed as-is, without a stack trace.
- */
-export class ConfigError extends Error {
+export { formatIssue } from '../lib/input-error.ts';
+
+/** One violated rule of the config: where (`services[0].drainGrace`), what was given, and what is wrong + how to fix it. */
+export type ConfigIssue = InputIssue;
+
+/** Every problem found in a config, one `path: value — rule` line each (the kit's one input-error shape). */
+export class ConfigError extends InputError {
   override readonly name = 'ConfigError';
-  readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[], source?: string) {
-    const head = `${source ? `${source}: ` : ''}${issues.length} problem${issues.length === 1 ? '' : 's'} in the zerodrop config`;
-    super([head, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n'));
-    this.issues = issues;
+    super(issues, 'in the zerodrop config', source);
   }
-}
-
-export function formatIssue(issue: ConfigIssue): string {
-  return `${issue.path}: ${formatValue(issue.value)} — ${issue.rule}`;
-}
-
-function formatValue(value: unknown): string {
-  if (value === undefined) return '(missing)';
-  if (typeof value === 'string') return JSON.stringify(value);
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

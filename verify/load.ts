@@ -9,6 +9,7 @@
  * Every scheduled request ends as exactly one record, so the count is fixed up front
  * (ceil(rate * durationMs / 1000)) and nothing is silently skipped.
  */
+import { InputError, type InputIssue } from '../lib/input-error.ts';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { randomUUID } from 'node:crypto';
@@ -110,17 +111,11 @@ export interface LoadResult {
   invalidReason?: string;
 }
 
-export interface LoadOptionIssue {
-  path: string;
-  value: unknown;
-  rule: string;
-}
-
-/** Every invalid option at once, one `path: value — rule` line each. */
-export class LoadOptionsError extends RangeError {
+/** Every invalid option at once, one `path: value — rule` line each (the kit's one input-error shape). */
+export class LoadOptionsError extends InputError {
   override readonly name = 'LoadOptionsError';
-  constructor(readonly issues: readonly LoadOptionIssue[]) {
-    super([`runLoad: ${issues.length} invalid option${issues.length === 1 ? '' : 's'}`, ...issues.map((i) => `  ${i.path}: ${JSON.stringify(i.value)} — ${i.rule}`)].join('\n'));
+  constructor(issues: readonly InputIssue[]) {
+    super(issues, 'in the load options', 'runLoad');
   }
 }
 
@@ -150,7 +145,7 @@ interface Resolved {
 }
 
 export function resolveLoadOptions(opts: LoadOptions): Resolved {
-  const issues: LoadOptionIssue[] = [];
+  const issues: InputIssue[] = [];
   const positive = (path: string, value: number | undefined, unit: string) => {
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) issues.push({ path, value, rule: `must be a positive number of ${unit}` });
   };

@@ -4,6 +4,7 @@
  * (`--mix FILE`), validated with zod; requests are assigned to entries by smooth weighted
  * round robin, so the proportions are exact over every cycle of sum(weights) requests.
  */
+import { InputError, type InputIssue } from '../lib/input-error.ts';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -37,8 +38,17 @@ const entrySchema = z.strictObject({
 
 const fileSchema = z.strictObject({ requests: z.array(entrySchema, { error: 'must be a list of {weight, method, path, body?, expect?}' }).min(1, { error: 'must list at least one request' }) });
 
-export class MixError extends Error {
+/** A request mix that cannot be used, one `path: value — rule` line per problem (the kit's one input-error shape). */
+export class MixError extends InputError {
   override readonly name = 'MixError';
+  constructor(issues: readonly InputIssue[], source: string) {
+    super(issues, 'in the request mix', source);
+  }
+}
+
+/** The value at a zod issue's path in the data that was checked. */
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), data);
 }
 
 function toEntry(e: z.output<typeof entrySchema>): MixEntry {
@@ -46,12 +56,16 @@ function toEntry(e: z.output<typeof entrySchema>): MixEntry {
   return { name: `${e.method} ${e.path}`, method: e.method, path: e.path, ...(body !== undefined ? { body } : {}), expectStatus: e.expect, weight: e.weight };
 }
 
-/** Validates parsed YAML/JSON; every problem is one `where: field — rule` line. */
+/** Validates parsed YAML/JSON; every problem is one `field: value — rule` line under `where`. */
 export function mixFromData(data: unknown, where = 'mix'): MixEntry[] {
   const r = fileSchema.safeParse(data);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${where}: ${i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') || '(top level)'} — ${i.message}`);
-    throw new MixError([`invalid request mix (${r.error.issues.length} problem${r.error.issues.length === 1 ? '' : 's'}):`, ...lines].join('\n'));
+    const issues = r.error.issues.map((i) => ({
+      path: i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') || '(top level)',
+      value: valueAt(data, i.path),
+      rule: i.message,
+    }));
+    throw new MixError(issues, where);
   }
   return r.data.requests.map(toEntry);
 }
@@ -61,13 +75,13 @@ export async function mixFromFile(file: string): Promise<MixEntry[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new MixError(`--mix ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new MixError([{ path: '--mix', value: file, rule: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }], file);
   }
   let data: unknown;
   try {
     data = parseYaml(text); // YAML 1.2 is a superset of JSON
   } catch (err) {
-    throw new MixError(`--mix ${file}: not YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+    throw new MixError([{ path: '--mix', value: file, rule: `is not YAML or JSON: ${(err as Error).message.split('\n')[0]}` }], file);
   }
   return mixFromData(data, file);
 }

@@ -143,13 +143,16 @@ describe('request mix', () => {
     }
     expect(err).toBeInstanceOf(MixError);
     const msg = (err as Error).message;
-    expect(msg).toMatch(/mix\.yaml: requests\[1\]\.weight — must be > 0/);
-    expect(msg).toMatch(/mix\.yaml: requests\[1\]\.method — must be one of GET, HEAD, POST/);
-    expect(msg).toMatch(/mix\.yaml: requests\[1\]\.path — must start with "\/"/);
-    expect(msg).toMatch(/mix\.yaml: requests\[1\]\.expect — must be an HTTP status 100\.\.599/);
+    // the kit's one input-error shape: source and count, then `path: value — rule` per problem
+    expect(msg).toMatch(/^mix\.yaml: 5 problems in the request mix\n/);
+    expect(msg).toMatch(/ {2}requests\[1\]\.weight: 0 — must be > 0/);
+    expect(msg).toMatch(/ {2}requests\[1\]\.method: "FETCH" — must be one of GET, HEAD, POST/);
+    expect(msg).toMatch(/ {2}requests\[1\]\.path: "orders" — must start with "\/"/);
+    expect(msg).toMatch(/ {2}requests\[1\]\.expect: 99 — must be an HTTP status 100\.\.599/);
     expect(msg).toMatch(/extra/);
+    expect((err as MixError).issues.map((i) => i.path)).toContain('requests[1].weight');
     expect(msg).not.toMatch(/requests\[0\]/);
-    expect(() => mixFromData({ requests: [] })).toThrow(/requests — must list at least one request/);
+    expect(() => mixFromData({ requests: [] })).toThrow(/requests: \[\] — must list at least one request/);
     expect(() => mixFromFlags(['GET /'])).toThrow(MixError);
   });
 
@@ -162,7 +165,7 @@ describe('request mix', () => {
       { name: 'POST /orders', method: 'POST', path: '/orders', body: '{"a":1}', expectStatus: 201, weight: 1 },
     ]);
     await expect(mixFromFile(join(d, 'mix.json'))).rejects.toThrow(/requests\[0\]\.method/);
-    await expect(mixFromFile(join(d, 'missing.yaml'))).rejects.toThrow(/cannot read \(ENOENT\)/);
+    await expect(mixFromFile(join(d, 'missing.yaml'))).rejects.toThrow(/--mix: ".*missing.yaml" — cannot be read \(ENOENT\)/);
   });
 });
 
