@@ -8,20 +8,8 @@
  *
  * Env contract (details in app/README.md; an empty value counts as unset):
  *
- * | env            | meaning                                                      | default   |
- * |----------------|--------------------------------------------------------------|-----------|
- * | PORT           | public (routed) port: /, /slow, /livez, /readyz              | 8080      |
- * | INTERNAL_PORT  | internal probe port: /livez, /readyz only                    | 8081      |
- * | BIND_ADDR      | IP address both listeners bind                               | 0.0.0.0   |
- * | APP_VERSION    | sent in header `x-app-version` and in the body               | dev       |
- * | WARMUP_MS      | time after listening before /readyz turns 200                | 0         |
- * | DRAIN_GRACE_MS | after SIGTERM/SIGINT, time serving normally while not ready  | 5000      |
- * | FAULT          | "" (none), "never-ready", "crash-after-ready" (exit 1 500 ms  | ""        |
- * |                | after ready), "smoke-500" (500 on /checkout only), "slow"    |           |
- * |                | (every public answer 100 ms late), "readyz-internal-only"    |           |
- * |                | (/readyz answers 404 on the public port)                     |           |
- * | LEDGER_FILE    | absolute path: POST /orders appends the request id it ran    | (none)    |
- * | NOMAD_ALLOC_ID | set by Nomad; sent in header `x-app-instance`                | (none)    |
+ * Its env (PORT, INTERNAL_PORT, BIND_ADDR, APP_VERSION, WARMUP_MS, DRAIN_GRACE_MS, FAULT,
+ * LEDGER_FILE, NOMAD_ALLOC_ID) is documented once, in app/README.md; the values are `DEFAULTS` below.
  *
  * Exit codes: 0 after a complete drain, 1 on a crash (fault, listen error, or in-flight
  * requests still open at the final-wait cap), 2 on invalid env.
