@@ -6,10 +6,8 @@
  *   node --import tsx app/server.ts
  * (the `tsx` CLI is a wrapper process that would sit between the signal and the app).
  *
- * Env contract (details in app/README.md; an empty value counts as unset):
- *
- * Its env (PORT, INTERNAL_PORT, BIND_ADDR, APP_VERSION, WARMUP_MS, DRAIN_GRACE_MS, FAULT,
- * LEDGER_FILE, NOMAD_ALLOC_ID) is documented once, in app/README.md; the values are `DEFAULTS` below.
+ * Env contract (PORT, INTERNAL_PORT, BIND_ADDR, APP_VERSION, WARMUP_MS, DRAIN_GRACE_MS, FAULT,
+ * LEDGER_FILE, NOMAD_ALLOC_ID): documented once, in app/README.md; the defaults are `DEFAULTS` below.
  *
  * Exit codes: 0 after a complete drain, 1 on a crash (fault, listen error, or in-flight
  * requests still open at the final-wait cap), 2 on invalid env.
