@@ -118,7 +118,7 @@ export function configInstruction(c: ConfigVersion): string {
   const says = c.override?.value ?? c.inFile;
   if (says === c.target) {
     const where = c.override ? `${c.override.name}=${c.target}, over ${field} in ${c.file}` : `${field} in ${c.file}`;
-    return `the config already says ${c.target} (${where}): keep it at ${c.target} until the fix is deployed; the next apply re-registers ${c.target}, which matches what runs now`;
+    return `the config already says ${c.target} (${where}): keep it at ${c.target} until the fix is deployed; Terraform's next plan finds no changes`;
   }
   if (c.override) {
     const file = c.inFile === c.target ? '' : ` and ${field}: ${c.target} in ${c.file} (it says ${c.inFile ?? 'nothing'})`;

@@ -118,10 +118,14 @@ describe('npm run rollback under load', () => {
       return r;
     };
     const before = await job();
+    // Left at v3: the provider reads back the job Nomad runs (v2) and plans v3 again.
     const left = await plan(v3, 'v3 (left as it was)');
-    expect(left.exitCode, left.stderr).not.toBe(1);
+    expect(left.exitCode, left.stdout + left.stderr).toBe(2);
+    expect(left.stdout).toMatch(/"zerodrop\.version" = "v2" -> "v3"/);
+    expect(left.stdout).toMatch(/Plan: 0 to add, 1 to change, 0 to destroy\./);
+    // Fixed to v2: what runs is what the config says.
     const fixed = await plan(v2, 'v2 (fixed)');
-    expect(fixed.exitCode, fixed.stderr).not.toBe(1);
+    expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
     expect((await job()).Version, 'a plan changes nothing').toBe(before.Version);
 
     const deployBefore = await latestDeployment();
@@ -135,7 +139,10 @@ describe('npm run rollback under load', () => {
     );
     const again = await plan(v2, 'v2, after that deploy');
     await writeFile(path.join(reports, 'v3-to-v2', 'terraform-after-rollback.txt'), `${lines.join('\n\n')}\n`);
+    expect(applied).toBe('exit 0');
     expect(after.Meta['zerodrop.version']).toBe('v2');
+    expect(after.Version, 'the deploy of the fixed config registers no new job version').toBe(before.Version);
+    expect(deployAfter.ID, 'and starts no deployment').toBe(deployBefore.ID);
     expect(again.exitCode, 'no perpetual diff once the config says v2').toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { chooseRollback, configInstruction, describeVersions, RollbackRefused, versionSeen, type JobVersionSeen } from '../../deploy/rollback.ts';
+import { main } from '../../scripts/rollback.ts';
 import { rollbackWaitMs } from '../../timing/model.ts';
 
 const v = (jobVersion: number, appVersion: string | undefined, stable = true): JobVersionSeen => ({ jobVersion, appVersion, stable });
@@ -93,4 +94,14 @@ describe('configInstruction(): how to keep the next deploy from undoing the roll
 
 test('the rollback waits for its deployment as long as terraform apply waits for a rollout', () => {
   expect(rollbackWaitMs({ applyTimeoutMs: 180_000 })).toBe(180_000);
+});
+
+test('the CLI: without --job it is bad usage, exit 2, before anything is read', async () => {
+  const write = process.stderr.write;
+  process.stderr.write = () => true; // commander prints "required option '-j, --job <id>' not specified"
+  try {
+    expect(await main(['node', 'rollback'])).toBe(2);
+  } finally {
+    process.stderr.write = write;
+  }
 });
