@@ -208,10 +208,17 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
   // A gated service's reverted version waits for promotion like any gated rollout: its gate decides.
   const stopGate = new AbortController();
   const gate = service.promotion === 'gated'
-    ? gateJob({ job: o.job, config: target.config, nomadAddr: target.nomadAddr, env: target.env, afterJobVersion: from.jobVersion, signal: o.signal ? AbortSignal.any([o.signal, stopGate.signal]) : stopGate.signal, log })
+    ? gateJob({ job: o.job, config: target.config, nomadAddr: target.nomadAddr, env: target.env, afterJobVersion: from.jobVersion, signal: o.signal ? AbortSignal.any([o.signal, stopGate.signal]) : stopGate.signal, log }).catch((err: Error) => {
+        say(`gate: ${err.message}`);
+        return undefined;
+      })
     : undefined;
   const waitMs = rollbackWaitMs(plan);
-  const deployment = await revertDeployment(nomad, jobPath, from.jobVersion, waitMs, o.signal);
+  const deployment = await revertDeployment(nomad, jobPath, from.jobVersion, waitMs, o.signal).catch((err: Error) => {
+    stopGate.abort();
+    // The revert is in: say so, or the user would think nothing changed.
+    throw new Error(`the revert of "${o.job}" to job version ${to.jobVersion} (${app(to)}) is registered, but following its deployment failed: ${err.message} — follow it with \`nomad job status ${o.job}\`, and set the config to ${app(to)} once it succeeded`, { cause: err });
+  });
   stopGate.abort();
   const gateRecord = gate ? await gate : undefined;
   const runningAppVersion = (await nomadGet<{ Meta?: Record<string, string> | null }>(nomad, jobPath, o.signal)).body.Meta?.[VERSION_META];
