@@ -231,15 +231,20 @@ function resolveLocalPath(path: string, command: string, baseDir: string, env: R
   return command;
 }
 
+/** The env variable that sets a service's version over the file's (ZERODROP_VERSION_<NAME>, else ZERODROP_VERSION), if one does. */
+export function versionOverride(service: string, env: Readonly<Record<string, string | undefined>>): { readonly name: string; readonly value: string } | undefined {
+  const own = `ZERODROP_VERSION_${service.toUpperCase().replaceAll('-', '_')}`;
+  if (env[own]) return { name: own, value: env[own] };
+  return env.ZERODROP_VERSION ? { name: 'ZERODROP_VERSION', value: env.ZERODROP_VERSION } : undefined;
+}
+
 function applyVersionOverrides(props: unknown, env: Readonly<Record<string, string | undefined>>): unknown {
   if (!isRecord(props) || !Array.isArray(props.services)) return props;
-  const all = env.ZERODROP_VERSION;
   return {
     ...props,
     services: props.services.map((s: unknown) => {
       if (!isRecord(s) || typeof s.name !== 'string') return s;
-      const one = env[`ZERODROP_VERSION_${s.name.toUpperCase().replaceAll('-', '_')}`];
-      const version = one || all;
+      const version = versionOverride(s.name, env)?.value;
       return version ? { ...s, version } : s;
     }),
   };

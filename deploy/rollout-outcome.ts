@@ -4,6 +4,7 @@
  * cancelled deployment, an auto-revert ("rolling back"), or a job running another version than
  * the config asks for fails the pipeline.
  */
+import { VERSION_META } from '../jobs/canary-job.ts';
 import { HttpError } from '../lib/http.ts';
 import { deploymentEnded, deploymentReverted, nomadGet, type NomadClientOptions, type NomadDeployment } from '../lib/nomad.ts';
 import { waitUntil } from '../lib/wait.ts';
@@ -49,5 +50,5 @@ export async function rolloutOutcome(nomad: NomadClientOptions, job: string, exp
   }, { timeoutMs, intervalMs: 200, ...(signal ? { signal } : {}) });
   if (missing) return { job, ok: false, line: `job ${job} not found at ${nomad.address}` };
   const meta = (await nomadGet<{ Meta?: Record<string, string> | null }>(nomad, path, signal)).body.Meta;
-  return judgeRollout(job, expectedVersion, latest, meta?.['zerodrop.version']);
+  return judgeRollout(job, expectedVersion, latest, meta?.[VERSION_META]);
 }

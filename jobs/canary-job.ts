@@ -12,6 +12,9 @@ export interface CanaryJobProps {
   readonly traefikNaming?: TraefikNaming;
 }
 
+/** The job's Meta key that holds the service's app version: what rollouts and rollbacks read back from Nomad. */
+export const VERSION_META = 'zerodrop.version';
+
 /** The task's env contract with the app (see app/README.md). */
 export function appEnv(service: ServiceConfig, plan: TimingPlan): Record<string, string> {
   return {
@@ -35,7 +38,7 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
   const internalPort = service.ports.internalStatic !== undefined ? { Label: 'internal', Value: service.ports.internalStatic, ...(docker ? { To: service.ports.internal } : {}) } : undefined;
   return {
     ...jobIdentity(service.name, 'service', config.cluster.nomad),
-    Meta: { 'zerodrop.version': service.version },
+    Meta: { [VERSION_META]: service.version },
     TaskGroups: [
       {
         Name: service.name,

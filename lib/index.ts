@@ -4,7 +4,7 @@
  */
 export { findOnPath } from './find-on-path.ts';
 export { HttpError, NetworkError, networkReason, requestJson, type JsonRequest } from './http.ts';
-export { jobVersion, nomadGet, type NomadClientOptions } from './nomad.ts';
+export { jobVersion, jobVersions, nomadGet, nomadPost, revertJob, type NomadClientOptions, type NomadJobVersion } from './nomad.ts';
 export { REPO_ROOT } from './repo-root.ts';
 export { lastLines, tail } from './tail.ts';
 export { sleep, waitUntil, type WaitOptions } from './wait.ts';

@@ -1,7 +1,8 @@
 /**
  * Reads of the Nomad HTTP API, shared by the deploy (a job's version before a rollout, the
- * pipeline's deployment watch) and the verifier (its deployment watch): one request helper with a
- * timeout, optional blocking query (`index` + `wait`) and the token in a header.
+ * pipeline's deployment watch, the rollback's job versions and revert) and the verifier (its
+ * deployment watch): one request helper with a timeout, optional blocking query (`index` + `wait`)
+ * and the token in a header.
  */
 import { HttpError, requestJson } from './http.ts';
 
@@ -44,6 +45,36 @@ export async function jobVersion(opts: NomadClientOptions, jobId: string, signal
   }
 }
 
+
+/** One entry of `GET /v1/job/:id/versions`: what a rollback reads of each job version Nomad keeps. */
+export interface NomadJobVersion {
+  readonly Version: number;
+  /** Set by Nomad once a deployment of this version succeeded. */
+  readonly Stable: boolean;
+  readonly Meta?: Readonly<Record<string, string>> | null;
+  /** Nanoseconds since the epoch. */
+  readonly SubmitTime?: number;
+}
+
+/** Every job version Nomad still keeps (its `job_tracked_versions`, 6 by default), newest first; undefined when the job does not exist. */
+export async function jobVersions(opts: NomadClientOptions, jobId: string, signal?: AbortSignal): Promise<NomadJobVersion[] | undefined> {
+  try {
+    const { body } = await nomadGet<{ Versions: NomadJobVersion[] | null }>(opts, `/v1/job/${encodeURIComponent(jobId)}/versions`, signal);
+    return [...(body.Versions ?? [])].sort((a, b) => b.Version - a.Version);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Registers job version `version` again as a new version (`POST /v1/job/:id/revert`). With
+ * `enforcePriorVersion`, Nomad refuses when the job moved on meanwhile (someone deployed between
+ * our read and this write), instead of reverting a version nobody looked at.
+ */
+export async function revertJob(opts: NomadClientOptions, jobId: string, version: number, enforcePriorVersion: number, signal?: AbortSignal): Promise<void> {
+  await nomadPost(opts, `/v1/job/${encodeURIComponent(jobId)}/revert`, { JobID: jobId, JobVersion: version, EnforcePriorVersion: enforcePriorVersion }, signal);
+}
 
 /** What the deploy and the verifier read of a Nomad deployment (`/v1/job/:id/deployment(s)`). */
 export interface NomadDeployment {

@@ -450,6 +450,19 @@ export function deployRunTimeoutMs(plans: Iterable<Pick<TimingPlan, 'applyTimeou
   return app + edge + TERRAFORM_RUN_ALLOWANCE_MS;
 }
 
+/**
+ * How long `npm run rollback` waits for the deployment its revert starts. A revert registers an
+ * earlier job version as a new one, so Nomad rolls it out by canary like any deploy (the same
+ * waves and progress deadline; for a gated service the gate's deadline too): it gets what
+ * `terraform apply` gets for a rollout, the service's apply timeout.
+ */
+export function rollbackWaitMs(plan: Pick<TimingPlan, 'applyTimeoutMs'>): number {
+  return plan.applyTimeoutMs;
+}
+
+/** Between two reads of a deployment the rollback waits for (each read is a blocking query of up to 5 s). */
+export const ROLLBACK_POLL_MS = 500;
+
 /** Plans every service, or throws one ConfigError naming every broken rule in every service. */
 export function timingPlans(config: ZerodropConfig, opts: TimingOptions = {}): Map<string, TimingPlan> {
   const planned = planServices(config);
