@@ -6,12 +6,12 @@
  * - a canary that crashes 500 ms after becoming ready: the deployment fails and reverts, 0 drops;
  * - 3 s requests (`GET /slow?ms=3000`, longestRequest 3s) in flight through the cut-over: all complete;
  * - every old allocation SIGKILLed right after the deployment stops it (during shutdown_delay,
- *   while Traefik may still route to it): the drops measured, GETs retried by Traefik;
+ *   while Traefik may still route to it): the drops measured (502s at the kill, nothing else);
  * - five deploys one after another through `npm run deploy` at 200 req/s: 0 drops, and p99
  *   during the deploys ÷ p99 of the baseline;
- * - the Consul agent, the Nomad agent, Traefik restarted mid-deploy: each measured; the deploy
+ * - Traefik, the Consul agent, the Nomad agent restarted mid-deploy: each measured; the deploy
  *   must end (successful or failed, never a timeout). These do not assert 100 %: one node has one
- *   Consul, one Nomad and one Traefik (README "Fault matrix" says what covers them in production).
+ *   Traefik, one Consul and one Nomad (README "Fault matrix" says what covers them in production).
  *
  * Every config is examples/local.yaml with `longestRequest: 3s`, v1 included, so no case changes
  * the edge stack (a Traefik swap would drop on its own, see edge-change.test.ts).
@@ -58,13 +58,6 @@ async function finishedAt(ids: readonly string[]): Promise<number[]> {
     const states = Object.values(a?.TaskStates ?? {});
     return a && ['complete', 'failed'].includes(a.ClientStatus) && states.length ? Math.max(...states.map((t) => Date.parse(t.FinishedAt ?? ''))) : NaN;
   });
-}
-
-/** Traefik's retries so far (`traefik_service_retries_total`, every service summed; 0 before the first). */
-async function traefikRetries(): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${entry.admin}/metrics`, { signal: AbortSignal.timeout(2_000) });
-  const text = await res.text();
-  return text.split('\n').filter((l) => l.startsWith('traefik_service_retries_total')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
 }
 
 /** One line of figures per case: total, OK, what failed and how. */
@@ -124,10 +117,9 @@ describe('fault matrix', () => {
     expect(exitCode).toBe(0);
   });
 
-  test('every old allocation SIGKILLed mid-drain: the drops measured, each a request in flight at the kill', async () => {
+  test('every old allocation SIGKILLed mid-drain: the drops measured, all 502s at the kill', async () => {
     const config = await faultConfig('v4-sigkill');
     const kills: { alloc: string; pids: number[]; atMs: number }[] = [];
-    const retriesBefore = await traefikRetries();
     const { report } = await phase('verify SIGKILL mid-drain', () =>
       verify(on({
         version: 'v4',
@@ -147,21 +139,22 @@ describe('fault matrix', () => {
       })),
     );
     const killed = kills.filter((k) => k.pids.length).length;
-    const retried = (await traefikRetries()) - retriesBefore;
     const lastKillMs = Math.max(...kills.map((k) => k.atMs));
     const byEntry = report.mix.map((m) => `${m.name} ${m.notOk} of ${m.total}`).join(', ');
-    const sentAfter = report.drops.map((d) => (d.sentMs - lastKillMs).toFixed(0)).join(', ');
-    console.log(`${figures('SIGKILL mid-drain', report)}; not OK by entry: ${byEntry}; old allocations SIGKILLed: ${killed} of ${kills.length} stopped; Traefik retries ${retried}; drops sent at (ms after the last kill) ${sentAfter || '-'}`);
+    const inFlight = report.drops.filter((d) => d.sentMs < lastKillMs).length;
+    const lastSent = Math.max(0, ...report.drops.map((d) => d.sentMs - lastKillMs));
+    console.log(`${figures('SIGKILL mid-drain', report)}; not OK by entry: ${byEntry}; old allocations SIGKILLed: ${killed} of ${kills.length} stopped; drops: ${inFlight} in flight at the kill, ${report.drops.length - inFlight} sent after it, the last ${lastSent.toFixed(0)} ms after`);
     expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
     expect(killed).toBeGreaterThanOrEqual(2);
     expect(report.deployment.status).toBe('successful');
-    // The honest verdict: Traefik's retry middleware re-sends a request only when it could not reach
-    // a server; one already sent to an instance that dies is answered 502. So the drops are exactly
-    // the requests in flight on the killed instances (sent before the kill, 502 at it), none later.
+    // The honest verdict, measured, not 100 %: Traefik answers 502 for the requests in flight on the
+    // killed instances (its retry middleware re-sends only what could not reach a server) and for
+    // requests it sends them before its health-check (1 s) marks them DOWN; nothing else drops:
+    // no refused connections, no timeouts, nothing sent outside that window.
     for (const d of report.drops) {
       expect(d.status, JSON.stringify(d)).toBe(502);
-      expect(d.sentMs, JSON.stringify(d)).toBeLessThanOrEqual(lastKillMs + 100);
-      expect(d.sentMs + d.latencyMs, JSON.stringify(d)).toBeLessThanOrEqual(lastKillMs + 250);
+      expect(d.sentMs, JSON.stringify(d)).toBeGreaterThanOrEqual(lastKillMs - 1_100);
+      expect(d.sentMs, JSON.stringify(d)).toBeLessThanOrEqual(lastKillMs + 1_500);
     }
   });
 
@@ -204,11 +197,45 @@ describe('fault matrix', () => {
     };
     return { onEvent, restarted: () => done ?? Promise.reject(new Error(`${what} was never restarted: no canary was placed`)) };
   }
+
+  // Before the agent restarts: a Nomad agent restart leaves Traefik's re-attached executor and logmon
+  // slower to restart in place (5 s more without a listener, measured), which is not what this case is about.
+  test('Traefik restarted mid-deploy (nomad alloc restart): measured, and the deploy ends', async () => {
+    const config = await faultConfig('v10-traefik');
+    // At placement: Traefik keeps accepting for acceptGrace (10 s) first, so its gap falls near the promotion.
+    const fault = restartMidDeploy('traefik', 0, async () => {
+      const alloc = (await allocations('traefik')).find((a) => a.ClientStatus === 'running');
+      if (!alloc) throw new Error('no running Traefik allocation');
+      const started = Date.now();
+      // What `nomad alloc restart` does: SIGTERM (Traefik keeps accepting for acceptGrace), then start the task again.
+      // The call waits for the stop (acceptGrace 10 s + drain) and may outlast its own 15 s timeout; the restart goes on.
+      const answer = await nomadPost(nomad, `/v1/client/allocation/${alloc.ID}/restart`, {}).then(() => 'returned', (err: unknown) => `failed (${(err as Error).message.split('\n')[0]})`);
+      return `alloc ${alloc.ID.slice(0, 8)}: restart call ${answer} after ${((Date.now() - started) / 1000).toFixed(1)} s`;
+    });
+    const { report } = await phase('verify traefik restart', () =>
+      verify(on({ version: 'v10', config, maxDurationS: 300, tailS: 15, onEvent: fault.onEvent, reportDir: path.join(reports, 'traefik-restart') })),
+    );
+    const restarted = await fault.restarted();
+    const span = report.drops.length ? (report.drops.at(-1)!.scheduledMs - report.drops[0]!.scheduledMs) / 1000 : 0;
+    const signaled = (await allocations('traefik')).flatMap((a) => Object.values(a.TaskStates ?? {}).flatMap((t) => t.Events ?? [])).filter((e) => e.Type === 'Restart Signaled').length;
+    console.log(`${figures('traefik restart', report)}; ${restarted}; restarts signaled ${signaled}; drops within ${span.toFixed(2)} s; deployments ${deploymentsOf(report)}`);
+    expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
+    expect(midDeploy(report, 'traefik'), 'restarted before the deployment ended').toBe(true);
+    expect(signaled).toBe(1);
+    expect(ended(report.deployment.status), `deployment ${report.deployment.status}`).toBe(true);
+    expect(eventsOf(report)).toContain('deploy-cmd-exit');
+    // One Traefik: the only drops are its restart gap, refused while nothing listens, 404 before its first catalog load.
+    const { '404': notFound = 0, ...otherStatus } = report.requests.byStatus;
+    expect(otherStatus).toEqual({});
+    expect(report.requests.byErrorKind.refused + notFound).toBe(report.requests.notOk);
+    expect(span, 'the drops form one window around the Traefik restart').toBeLessThan(10);
+  });
+
   const agentDetail = (r: AgentRestart) => `pid ${r.oldPid} → ${r.newPid}, stopped in ${(r.stoppedMs / 1000).toFixed(1)} s, healthy again after ${(r.readyMs / 1000).toFixed(1)} s`;
 
   test.each([
-    ['consul', 'v10'],
-    ['nomad', 'v11'],
+    ['consul', 'v11'],
+    ['nomad', 'v12'],
   ] as const)('the %s agent restarted mid-deploy: measured, and the deploy ends', async (agent, version) => {
     const config = await faultConfig(`${version}-${agent}`);
     // 5 s after placement: the canaries are ready and inside min_healthy_time (6 s), their promotion next.
@@ -221,32 +248,6 @@ describe('fault matrix', () => {
     expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
     expect(midDeploy(report, agent), 'restarted before the deployment ended').toBe(true);
     // The honest verdict: the deploy ended one way or the other, within its bounds; the ratio is a measurement.
-    expect(ended(report.deployment.status), `deployment ${report.deployment.status}`).toBe(true);
-    expect(eventsOf(report)).toContain('deploy-cmd-exit');
-  });
-
-  test('Traefik restarted mid-deploy (nomad alloc restart): measured, and the deploy ends', async () => {
-    const config = await faultConfig('v12-traefik');
-    // At placement: Traefik keeps accepting for acceptGrace (10 s) first, so its gap falls near the promotion.
-    const fault = restartMidDeploy('traefik', 0, async () => {
-      const alloc = (await allocations('traefik')).find((a) => a.ClientStatus === 'running');
-      if (!alloc) throw new Error('no running Traefik allocation');
-      const started = Date.now();
-      // What `nomad alloc restart` does: SIGTERM (Traefik keeps accepting for acceptGrace), then start the task again.
-      // The call waits for the stop (acceptGrace 10 s + drain) and may outlast its own 15 s timeout; the restart goes on.
-      const answer = await nomadPost(nomad, `/v1/client/allocation/${alloc.ID}/restart`, {}).then(() => 'returned', (err: unknown) => `failed (${(err as Error).message.split('\n')[0]})`);
-      return `alloc ${alloc.ID.slice(0, 8)}: restart call ${answer} after ${((Date.now() - started) / 1000).toFixed(1)} s`;
-    });
-    const { report } = await phase('verify traefik restart', () =>
-      verify(on({ version: 'v12', config, maxDurationS: 300, tailS: 15, onEvent: fault.onEvent, reportDir: path.join(reports, 'traefik-restart') })),
-    );
-    const restarted = await fault.restarted();
-    const span = report.drops.length ? (report.drops.at(-1)!.scheduledMs - report.drops[0]!.scheduledMs) / 1000 : 0;
-    const signaled = (await allocations('traefik')).flatMap((a) => Object.values(a.TaskStates ?? {}).flatMap((t) => t.Events ?? [])).filter((e) => e.Type === 'Restart Signaled').length;
-    console.log(`${figures('traefik restart', report)}; ${restarted}; restarts signaled ${signaled}; drops within ${span.toFixed(2)} s; deployments ${deploymentsOf(report)}`);
-    expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
-    expect(midDeploy(report, 'traefik'), 'restarted before the deployment ended').toBe(true);
-    expect(signaled).toBe(1);
     expect(ended(report.deployment.status), `deployment ${report.deployment.status}`).toBe(true);
     expect(eventsOf(report)).toContain('deploy-cmd-exit');
   });
