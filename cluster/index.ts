@@ -14,4 +14,4 @@ export {
   type ClusterOptions,
   type ClusterPorts,
 } from './layout.ts';
-export { clusterDown, clusterState, clusterStatus, clusterUp, readToken, type ClusterState, type ClusterStatus } from './supervisor.ts';
+export { allocTaskPids, clusterDown, clusterState, clusterStatus, clusterUp, readToken, restartAgent, type Agent, type AgentRestart, type ClusterState, type ClusterStatus } from './supervisor.ts';

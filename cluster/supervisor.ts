@@ -198,6 +198,14 @@ function bins(opts: ClusterOptions) {
   return { consul: opts.consulBin ?? t.consul, nomad: opts.nomadBin ?? t.nomad };
 }
 
+export type Agent = 'consul' | 'nomad';
+
+/** Each agent's argv after the binary; the config path is its own entry, which ownedPid() recognises. */
+const AGENT_ARGS: Record<Agent, (config: string) => string[]> = {
+  consul: (config) => ['agent', '-config-file', config],
+  nomad: (config) => ['agent', '-config', config],
+};
+
 export interface ClusterState {
   consulPid?: number;
   nomadPid?: number;
@@ -258,9 +266,9 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
 
   try {
     // the config path is its own argv entry: ownedPid() recognises our agents by it
-    const cpid = startDaemon(b.consul, ['agent', '-config-file', l.consul.config], l.consul.log, l.consul.pid);
+    const cpid = startDaemon(b.consul, AGENT_ARGS.consul(l.consul.config), l.consul.log, l.consul.pid);
     log(`[cluster] consul pid ${cpid}, log ${l.consul.log}`);
-    const npid = startDaemon(b.nomad, ['agent', '-config', l.nomad.config], l.nomad.log, l.nomad.pid);
+    const npid = startDaemon(b.nomad, AGENT_ARGS.nomad(l.nomad.config), l.nomad.log, l.nomad.pid);
     log(`[cluster] nomad  pid ${npid}, log ${l.nomad.log}`);
 
     const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
@@ -287,6 +295,65 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
     await clusterDown({ ...opts, log: () => {} }).catch((down) => log(`[cluster] cleanup: ${(down as Error).message}`));
     throw err;
   }
+}
+
+export interface AgentRestart {
+  readonly agent: Agent;
+  readonly oldPid: number;
+  readonly newPid: number;
+  /** From SIGTERM until the old process had exited. */
+  readonly stoppedMs: number;
+  /** From SIGTERM until every health check passed again. */
+  readonly readyMs: number;
+}
+
+/**
+ * Restarts one agent of a running cluster in place, as an operator or an upgrade would: SIGTERM,
+ * wait until it has exited (bounded; SIGKILL after DEFAULTS.stopTimeoutMs), start it again with
+ * the same config and data dir, wait (bounded) until the checks `up` waits for pass again. Nomad's
+ * task processes keep running while its agent is down; the new agent re-attaches to them.
+ * The fault matrix (test/e2e/faults.test.ts) restarts an agent mid-deploy with it.
+ */
+export async function restartAgent(agent: Agent, opts: ClusterOptions = {}): Promise<AgentRestart> {
+  const l = clusterLayout(opts);
+  const e = clusterEnv(opts);
+  const bin = bins(opts)[agent];
+  const files = l[agent];
+  const oldPid = ownedPid(files.pid, bin, files.config);
+  if (!oldPid) throw new ClusterError(`${agent} is not running in ${l.stateDir} — nothing to restart (\`npm run cluster -- up\` starts the cluster)`);
+  const started = Date.now();
+  await stopPids([oldPid]);
+  const stoppedMs = Date.now() - started;
+  const newPid = startDaemon(bin, AGENT_ARGS[agent](files.config), files.log, files.pid);
+  const token = await readToken(e);
+  const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
+  let last: HealthCheck[] = [];
+  const ready = await waitUntil(async () => {
+    if (!pidAlive(newPid)) throw new ClusterError(`${agent} exited after its restart; last lines of ${files.log}:\n${await tail(files.log, DEFAULTS.logTailLines)}`);
+    last = await healthChecks(e, token);
+    return last.every((c) => c.ok);
+  }, { timeoutMs: readyTimeoutMs, intervalMs: DEFAULTS.pollMs / 5 });
+  if (!ready) {
+    throw new ClusterError(`${agent} restarted (pid ${newPid}) but the cluster was not healthy again after ${readyTimeoutMs / 1000}s: ${last.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+  }
+  return { agent, oldPid, newPid, stoppedMs, readyMs: Date.now() - started };
+}
+
+/**
+ * Pids of one allocation's task processes on this cluster: NOMAD_ALLOC_ID=<allocId…> (a full id or
+ * a unique prefix) in their environment, and `command` in their argv (Nomad's executor carries the
+ * client's environment, not the task's). Read from /proc; [] when none runs.
+ */
+export function allocTaskPids(allocId: string, command: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const env = readProc(pid, 'environ');
+    if (!env || !env.split('\0').some((v) => v.startsWith(`NOMAD_ALLOC_ID=${allocId}`))) continue;
+    if ((readProc(pid, 'cmdline') ?? '').split('\0').some((a) => a.includes(command)) && pidAlive(pid)) out.push(pid);
+  }
+  return out;
 }
 
 /** Purge every job so Nomad stops its allocations (Nomad clients leave tasks running on agent exit). */

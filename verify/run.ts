@@ -70,6 +70,12 @@ export interface VerifyOptions {
   deployOptions?: Partial<DeployOptions>;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /**
+   * Sees each deployment event as the watch emits it, with a function that puts an event of the
+   * caller's own on the report's timeline (same clock), now or later in the run: the fault matrix
+   * (test/e2e/faults.test.ts) injects its faults on these events and records them. @default - none
+   */
+  onEvent?: (e: DeployEvent, addEvent: (kind: string, detail?: string) => void) => void;
 }
 
 export interface VerifyResult {
@@ -91,6 +97,11 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   // Event times share the load's clock: both start here.
   const t0 = performance.now();
   const since = () => performance.now() - t0;
+  const addEvent = (kind: string, detail?: string) => {
+    const e: DeployEvent = { atMs: since(), kind, ...(detail ? { detail } : {}) };
+    events.push(e);
+    log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}${e.detail ? `  ${e.detail}` : ''}`);
+  };
   const capacityStop = new AbortController();
   const capacityPoll: Promise<CapacitySample[]> = o.consul
     ? pollConsulCapacity({ ...o.consul, now: since, signal: AbortSignal.any([capacityStop.signal, userAbort]) })
@@ -132,6 +143,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
         events.push(e);
         deploymentState = e.kind;
         log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}${e.detail ? `  ${e.detail}` : ''}`);
+        o.onEvent?.(e, addEvent);
       },
     });
     // The gate's verdict goes into the report's events, with its reason.
