@@ -97,11 +97,12 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   // Event times share the load's clock: both start here.
   const t0 = performance.now();
   const since = () => performance.now() - t0;
-  const addEvent = (kind: string, detail?: string) => {
-    const e: DeployEvent = { atMs: since(), kind, ...(detail ? { detail } : {}) };
+  /** Every event shown live goes through here: on the report's timeline and in the log. */
+  const record = (e: DeployEvent) => {
     events.push(e);
     log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}${e.detail ? `  ${e.detail}` : ''}`);
   };
+  const addEvent = (kind: string, detail?: string) => record({ atMs: since(), kind, ...(detail ? { detail } : {}) });
   const capacityStop = new AbortController();
   const capacityPoll: Promise<CapacitySample[]> = o.consul
     ? pollConsulCapacity({ ...o.consul, now: since, signal: AbortSignal.any([capacityStop.signal, userAbort]) })
@@ -140,19 +141,14 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
       signal: userAbort,
       timeoutMs: remainingMs,
       onEvent: (e) => {
-        events.push(e);
+        record(e);
         deploymentState = e.kind;
-        log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}${e.detail ? `  ${e.detail}` : ''}`);
         o.onEvent?.(e, addEvent);
       },
     });
     // The gate's verdict goes into the report's events, with its reason.
     const recordGates = (gates: readonly GateRecord[]) => {
-      for (const g of gates) {
-        const e = { atMs: since(), kind: `gate-${g.outcome}`, detail: `${g.job}: ${g.why}` };
-        events.push(e);
-        log(`[verify] ${(e.atMs / 1000).toFixed(1).padStart(6)} s  ${e.kind}  ${e.detail}`);
-      }
+      for (const g of gates) addEvent(`gate-${g.outcome}`, `${g.job}: ${g.why}`);
     };
     const deploying = (async () => {
       try {
