@@ -19,8 +19,8 @@ import { gateJob, type GateRecord } from '../gate/index.ts';
 import { VERSION_META } from '../jobs/canary-job.ts';
 import { HttpError } from '../lib/http.ts';
 import { deploymentEnded, deploymentReverted, jobVersions, nomadGet, revertJob, type NomadClientOptions, type NomadDeployment, type NomadJobVersion } from '../lib/nomad.ts';
-import { waitUntil } from '../lib/wait.ts';
-import { ROLLBACK_POLL_MS, rollbackWaitMs, timingPlans } from '../timing/model.ts';
+import { rollbackWaitMs, timingPlans } from '../timing/model.ts';
+import { awaitDeployment, runningAppVersion as appVersionOf } from './rollout-outcome.ts';
 import { deployTarget, type TargetOptions } from './target.ts';
 
 /** A job version as the rollback sees it. */
@@ -214,14 +214,14 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       })
     : undefined;
   const waitMs = rollbackWaitMs(plan);
-  const deployment = await revertDeployment(nomad, jobPath, from.jobVersion, waitMs, o.signal).catch((err: Error) => {
+  const deployment = await awaitDeployment(nomad, o.job, waitMs, { afterJobVersion: from.jobVersion, ...(o.signal ? { signal: o.signal } : {}) }).then((r) => r.deployment).catch((err: Error) => {
     stopGate.abort();
     // The revert is in: say so, or the user would think nothing changed.
     throw new Error(`the revert of "${o.job}" to job version ${to.jobVersion} (${app(to)}) is registered, but following its deployment failed: ${err.message} — follow it with \`nomad job status ${o.job}\`, and set the config to ${app(to)} once it succeeded`, { cause: err });
   });
   stopGate.abort();
   const gateRecord = gate ? await gate : undefined;
-  const runningAppVersion = (await nomadGet<{ Meta?: Record<string, string> | null }>(nomad, jobPath, o.signal)).body.Meta?.[VERSION_META];
+  const runningAppVersion = await appVersionOf(nomad, o.job, o.signal);
   const elapsedMs = Date.now() - started;
 
   const dep = deployment ? `deployment ${deployment.ID.slice(0, 8)} (job version ${deployment.JobVersion}) ${deployment.Status}: ${deployment.StatusDescription}` : '';
@@ -243,17 +243,4 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     : undefined;
   if (instruction) say(`NEXT: ${instruction}`);
   return { ok, job: o.job, from, to, ...(deployment ? { deployment } : {}), ...(runningAppVersion !== undefined ? { runningAppVersion } : {}), elapsedMs, why, ...(instruction ? { instruction } : {}), ...(gateRecord ? { gate: gateRecord } : {}) };
-}
-
-/** Waits (at most `timeoutMs`) for the deployment of a job version above `after` to appear and end; the last one seen. */
-async function revertDeployment(nomad: NomadClientOptions, jobPath: string, after: number, timeoutMs: number, signal?: AbortSignal): Promise<NomadDeployment | undefined> {
-  let seen: NomadDeployment | undefined;
-  let index = 1;
-  await waitUntil(async () => {
-    const got = await nomadGet<NomadDeployment | null>(nomad, `${jobPath}/deployment`, signal, index);
-    index = Math.max(got.index, 1);
-    if (got.body && got.body.JobVersion > after) seen = got.body;
-    return !!seen && deploymentEnded(seen);
-  }, { timeoutMs, intervalMs: ROLLBACK_POLL_MS, ...(signal ? { signal } : {}) });
-  return seen;
 }

@@ -31,24 +31,43 @@ export function judgeRollout(job: string, expectedVersion: string, deployment: D
   return { job, ok: true, line: `${d}; ${running}` };
 }
 
-/** Waits (at most `timeoutMs`) for the job's latest deployment to end, then judges it. */
-export async function rolloutOutcome(nomad: NomadClientOptions, job: string, expectedVersion: string, timeoutMs: number, signal?: AbortSignal): Promise<RolloutOutcome> {
-  const path = `/v1/job/${encodeURIComponent(job)}`;
-  let latest: Deployment | null = null;
+/**
+ * Waits (at most `timeoutMs`, blocking queries) until the job's latest deployment has ended: with
+ * `afterJobVersion`, until a deployment of a later job version has appeared and ended (a revert's,
+ * a deploy's); without, it also returns at once when the job has no deployment. `missing`: no such job.
+ */
+export async function awaitDeployment(
+  nomad: NomadClientOptions,
+  job: string,
+  timeoutMs: number,
+  o: { readonly afterJobVersion?: number; readonly signal?: AbortSignal } = {},
+): Promise<{ missing: boolean; deployment: Deployment | undefined }> {
+  let deployment: Deployment | undefined;
   let index = 1;
   let missing = false;
   await waitUntil(async () => {
     try {
-      const got = await nomadGet<Deployment | null>(nomad, `${path}/deployment`, signal, index);
-      latest = got.body;
+      const got = await nomadGet<Deployment | null>(nomad, `/v1/job/${encodeURIComponent(job)}/deployment`, o.signal, index);
       index = Math.max(got.index, 1);
+      if (got.body && (o.afterJobVersion === undefined || got.body.JobVersion > o.afterJobVersion)) deployment = got.body;
+      else if (o.afterJobVersion === undefined) return true; // no deployment to wait for
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 404)) throw err;
       missing = true;
     }
-    return missing || !latest || deploymentEnded(latest);
-  }, { timeoutMs, intervalMs: 200, ...(signal ? { signal } : {}) });
+    return missing || (deployment !== undefined && deploymentEnded(deployment));
+  }, { timeoutMs, intervalMs: 200, ...(o.signal ? { signal: o.signal } : {}) });
+  return { missing, deployment };
+}
+
+/** The app version the job runs now (its Meta `zerodrop.version`); undefined for a job zerodrop did not write. */
+export async function runningAppVersion(nomad: NomadClientOptions, job: string, signal?: AbortSignal): Promise<string | undefined> {
+  return (await nomadGet<{ Meta?: Record<string, string> | null }>(nomad, `/v1/job/${encodeURIComponent(job)}`, signal)).body.Meta?.[VERSION_META];
+}
+
+/** Waits (at most `timeoutMs`) for the job's latest deployment to end, then judges it. */
+export async function rolloutOutcome(nomad: NomadClientOptions, job: string, expectedVersion: string, timeoutMs: number, signal?: AbortSignal): Promise<RolloutOutcome> {
+  const { missing, deployment } = await awaitDeployment(nomad, job, timeoutMs, signal ? { signal } : {});
   if (missing) return { job, ok: false, line: `job ${job} not found at ${nomad.address}` };
-  const meta = (await nomadGet<{ Meta?: Record<string, string> | null }>(nomad, path, signal)).body.Meta;
-  return judgeRollout(job, expectedVersion, latest, meta?.[VERSION_META]);
+  return judgeRollout(job, expectedVersion, deployment ?? null, await runningAppVersion(nomad, job, signal));
 }

@@ -460,9 +460,6 @@ export function rollbackWaitMs(plan: Pick<TimingPlan, 'applyTimeoutMs'>): number
   return plan.applyTimeoutMs;
 }
 
-/** Between two reads of a deployment the rollback waits for (each read is a blocking query of up to 5 s). */
-export const ROLLBACK_POLL_MS = 500;
-
 /** Plans every service, or throws one ConfigError naming every broken rule in every service. */
 export function timingPlans(config: ZerodropConfig, opts: TimingOptions = {}): Map<string, TimingPlan> {
   const planned = planServices(config);
