@@ -58,17 +58,21 @@ export function ownedPid(pidFile: string, bin: string, config: string): number |
   return argv[0] === bin && argv.includes(config) ? pid : undefined;
 }
 
+/** Live pids (not this process) for which `match` holds, from /proc. */
+function procPids(match: (pid: number) => boolean): number[] {
+  return readdirSync('/proc')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && match(pid) && pidAlive(pid));
+}
+
 /** Pids whose command line, environment or open files mention `dir` (Nomad executors, logmons and tasks of this cluster). */
 export function pidsReferencing(dir: string, exclude: readonly number[] = []): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === process.pid || exclude.includes(pid)) continue;
+  return procPids((pid) => {
+    if (exclude.includes(pid)) return false;
     const cmd = readProc(pid, 'cmdline');
     const env = readProc(pid, 'environ');
-    if (((cmd && cmd.includes(dir)) || (env && env.includes(dir)) || opensUnder(pid, dir)) && pidAlive(pid)) out.push(pid);
-  }
-  return out;
+    return !!(cmd && cmd.includes(dir)) || !!(env && env.includes(dir)) || opensUnder(pid, dir);
+  });
 }
 
 /** Has the process a file open under `dir`? (`nomad logmon` carries the data dir in neither argv nor env, only in its log fds.) */
@@ -271,30 +275,38 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
     const npid = startDaemon(b.nomad, AGENT_ARGS.nomad(l.nomad.config), l.nomad.log, l.nomad.pid);
     log(`[cluster] nomad  pid ${npid}, log ${l.nomad.log}`);
 
-    const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
-    let last: HealthCheck[] = [];
-    const ready = await waitUntil(async () => {
-      if (opts.signal?.aborted) throw new ClusterError('interrupted while waiting for the cluster');
-      for (const [name, pid, logFile] of [['consul', cpid, l.consul.log], ['nomad', npid, l.nomad.log]] as const) {
-        if (!pidAlive(pid)) throw new ClusterError(`${name} exited during start-up; last lines of ${logFile}:\n${await tail(logFile, DEFAULTS.logTailLines)}`);
-      }
-      last = await healthChecks(e, token);
-      return last.every((c) => c.ok);
-    }, { timeoutMs: readyTimeoutMs, intervalMs: DEFAULTS.pollMs });
-    if (!ready) {
-      const failed = last.filter((c) => !c.ok);
-      const logs = failed.some((c) => c.name.startsWith('nomad')) ? l.nomad.log : l.consul.log;
-      throw new ClusterError(
-        `not ready after ${readyTimeoutMs / 1000}s: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\nlast lines of ${logs}:\n${await tail(logs, DEFAULTS.logTailLines)}`,
-      );
-    }
-    for (const c of last) log(`[cluster] ok  ${c.name}: ${c.detail}`);
+    const checks = await awaitHealthy(e, token, [{ agent: 'consul', pid: cpid }, { agent: 'nomad', pid: npid }], opts, 'start-up');
+    for (const c of checks) log(`[cluster] ok  ${c.name}: ${c.detail}`);
     return e;
   } catch (err) {
     log(`[cluster] start failed; stopping what was started`);
     await clusterDown({ ...opts, log: () => {} }).catch((down) => log(`[cluster] cleanup: ${(down as Error).message}`));
     throw err;
   }
+}
+
+/**
+ * Waits (bounded by `readyTimeoutMs`) until every health check of the cluster passes; fails at once,
+ * with the tail of its log, when one of `started` exits meanwhile. Returns the passing checks.
+ */
+async function awaitHealthy(e: ClusterEnv, token: string | undefined, started: readonly { agent: Agent; pid: number }[], opts: ClusterOptions & { signal?: AbortSignal }, during: string): Promise<HealthCheck[]> {
+  const l = clusterLayout(opts);
+  const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
+  let last: HealthCheck[] = [];
+  const ready = await waitUntil(async () => {
+    if (opts.signal?.aborted) throw new ClusterError('interrupted while waiting for the cluster');
+    for (const { agent, pid } of started) {
+      if (!pidAlive(pid)) throw new ClusterError(`${agent} exited during ${during}; last lines of ${l[agent].log}:\n${await tail(l[agent].log, DEFAULTS.logTailLines)}`);
+    }
+    last = await healthChecks(e, token);
+    return last.every((c) => c.ok);
+  }, { timeoutMs: readyTimeoutMs, intervalMs: DEFAULTS.pollMs });
+  if (!ready) {
+    const failed = last.filter((c) => !c.ok);
+    const logs = failed.some((c) => c.name.startsWith('nomad')) ? l.nomad.log : l.consul.log;
+    throw new ClusterError(`not ready after ${during} within ${readyTimeoutMs / 1000}s: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\nlast lines of ${logs}:\n${await tail(logs, DEFAULTS.logTailLines)}`);
+  }
+  return last;
 }
 
 export interface AgentRestart {
@@ -325,17 +337,7 @@ export async function restartAgent(agent: Agent, opts: ClusterOptions = {}): Pro
   await stopPids([oldPid]);
   const stoppedMs = Date.now() - started;
   const newPid = startDaemon(bin, AGENT_ARGS[agent](files.config), files.log, files.pid);
-  const token = await readToken(e);
-  const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
-  let last: HealthCheck[] = [];
-  const ready = await waitUntil(async () => {
-    if (!pidAlive(newPid)) throw new ClusterError(`${agent} exited after its restart; last lines of ${files.log}:\n${await tail(files.log, DEFAULTS.logTailLines)}`);
-    last = await healthChecks(e, token);
-    return last.every((c) => c.ok);
-  }, { timeoutMs: readyTimeoutMs, intervalMs: DEFAULTS.pollMs / 5 });
-  if (!ready) {
-    throw new ClusterError(`${agent} restarted (pid ${newPid}) but the cluster was not healthy again after ${readyTimeoutMs / 1000}s: ${last.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
-  }
+  await awaitHealthy(e, await readToken(e), [{ agent, pid: newPid }], opts, 'its restart');
   return { agent, oldPid, newPid, stoppedMs, readyMs: Date.now() - started };
 }
 
@@ -345,15 +347,11 @@ export async function restartAgent(agent: Agent, opts: ClusterOptions = {}): Pro
  * client's environment, not the task's). Read from /proc; [] when none runs.
  */
 export function allocTaskPids(allocId: string, command: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
+  return procPids((pid) => {
     const env = readProc(pid, 'environ');
-    if (!env || !env.split('\0').some((v) => v.startsWith(`NOMAD_ALLOC_ID=${allocId}`))) continue;
-    if ((readProc(pid, 'cmdline') ?? '').split('\0').some((a) => a.includes(command)) && pidAlive(pid)) out.push(pid);
-  }
-  return out;
+    if (!env || !env.split('\0').some((v) => v.startsWith(`NOMAD_ALLOC_ID=${allocId}`))) return false;
+    return (readProc(pid, 'cmdline') ?? '').split('\0').some((a) => a.includes(command));
+  });
 }
 
 /** Purge every job so Nomad stops its allocations (Nomad clients leave tasks running on agent exit). */
