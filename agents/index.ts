@@ -66,7 +66,16 @@ export interface NomadClientInput {
   readonly dynamicPorts?: { readonly min: number; readonly max: number };
   /** @default - next to the data dir */
   readonly allocMountsDir?: string;
+  /**
+   * Nomad host networks, name → CIDR of this node's address on it. The kit's Traefik job allocates
+   * its ports on `EDGE_HOST_NETWORK` when `traefik.hostNetwork` names it, so each node's Traefik
+   * listens on that node's own address. @default - none
+   */
+  readonly hostNetworks?: Readonly<Record<string, string>>;
 }
+
+/** The host network a node's Traefik listens on: the node's own address (its private IP on Hetzner, 127.0.0.x on a loopback multi-node cluster). */
+export const EDGE_HOST_NETWORK = 'edge';
 
 export type JsonObject = { [key: string]: JsonValue };
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
@@ -90,6 +99,11 @@ function check(input: AgentInput): void {
   if (problems.length) throw new AgentInputError(`agent config for ${input.nodeName}: ${problems.join('; ')}`);
 }
 
+/** Where this node's agents answer locally: the API address, or loopback when the APIs listen on every interface. */
+function localApiHost(input: AgentInput): string {
+  return input.apiAddress === '0.0.0.0' ? '127.0.0.1' : input.apiAddress;
+}
+
 /** Consul agent config (JSON). */
 export function consulAgentConfig(input: AgentInput): JsonObject {
   check(input);
@@ -106,7 +120,8 @@ export function consulAgentConfig(input: AgentInput): JsonObject {
     disable_update_check: true,
     server,
     ...(server ? { bootstrap_expect: input.bootstrapExpect, performance: { raft_multiplier: 1 } } : {}),
-    retry_join: [...input.join],
+    // with the port: a loopback cluster's agents share an address family but not the default ports
+    retry_join: input.join.map((a) => `${a}:${p.serfLan}`),
     encrypt: input.gossipKeys.consul,
     ports: { http: p.http, dns: p.dns, serf_lan: p.serfLan, serf_wan: p.serfWan, server: p.server, grpc: p.grpc, grpc_tls: -1, https: -1 },
     acl: {
@@ -143,8 +158,9 @@ export function nomadAgentConfig(input: AgentInput): JsonObject {
       ? { enabled: true, bootstrap_expect: input.bootstrapExpect, encrypt: input.gossipKeys.nomad, ...(input.join.length ? { server_join: { retry_join: [...input.join] } } : {}) }
       : { enabled: false },
     consul: {
-      address: `127.0.0.1:${p.consul.http}`,
-      grpc_address: `127.0.0.1:${p.consul.grpc}`,
+      // the node's own Consul agent: it registers this node's services and runs their checks
+      address: `${localApiHost(input)}:${p.consul.http}`,
+      grpc_address: `${localApiHost(input)}:${p.consul.grpc}`,
       // in the file, not argv: /proc/<pid>/cmdline is world-readable
       token: input.consulToken,
     },
@@ -162,6 +178,7 @@ export function nomadAgentConfig(input: AgentInput): JsonObject {
     // kill_timeout is silently capped by this; pinned so the timing model's cap is the real one
     max_kill_timeout: client.maxKillTimeout,
     ...(client.allocMountsDir ? { alloc_mounts_dir: client.allocMountsDir } : {}),
+    ...(client.hostNetworks ? { host_network: Object.entries(client.hostNetworks).map(([name, cidr]) => ({ [name]: { cidr } })) } : {}),
     options: {
       'fingerprint.denylist': FINGERPRINT_DENYLIST,
       'driver.allowlist': client.drivers.join(','),

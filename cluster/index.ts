@@ -8,10 +8,16 @@ export {
   clusterPorts,
   DEFAULTS,
   exportLines,
+  FRONT_DEFAULTS,
   localAgentInput,
+  localNodeAgentInput,
+  MAX_NODES,
+  nodeAddress,
   type ClusterEnv,
   type ClusterLayout,
   type ClusterOptions,
   type ClusterPorts,
+  type FrontOptions,
+  type NodeLayout,
 } from './layout.ts';
-export { allocTaskPids, clusterDown, clusterState, clusterStatus, clusterUp, readToken, restartAgent, type Agent, type AgentRestart, type ClusterState, type ClusterStatus } from './supervisor.ts';
+export { allocTaskPids, clusterDown, clusterState, clusterStatus, clusterUp, readToken, restartAgent, runningLayout, type Agent, type AgentRestart, type ClusterState, type ClusterStatus, type NodeState } from './supervisor.ts';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { consulAgentConfig, nomadAgentConfig, toJsonFile, type AgentInput } from '../agents/index.ts';
+import { consulAgentConfig, EDGE_HOST_NETWORK, nomadAgentConfig, toJsonFile, type AgentInput } from '../agents/index.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -43,7 +43,38 @@ export interface ClusterOptions {
   nomadBin?: string;
   /** progress output @default console.log */
   log?: (line: string) => void;
+  /**
+   * Nomad client nodes. 1: one all-in-one node on 127.0.0.1 (server and client). More: a server
+   * node on 127.0.0.1 and that many client nodes on 127.0.0.2, .3, …, each with its own Consul
+   * client agent, data dirs and share of the dynamic port range, and a front proxy before their
+   * Traefiks. @default 1 (`down` and `status` read it from the running cluster)
+   */
+  nodes?: number;
+  /** The front proxy of a multi-node cluster (ignored with one node). @default FRONT_DEFAULTS */
+  front?: Partial<FrontOptions>;
 }
+
+/** Most client nodes of a loopback cluster: each takes a share of the 300-port dynamic range. */
+export const MAX_NODES = 5;
+
+/**
+ * The front of a multi-node cluster: a Traefik outside Nomad, as a cloud load balancer would be,
+ * sending to every node's Traefik and checking each one's /ping.
+ */
+export interface FrontOptions {
+  /** where the front listens on 127.0.0.1 (the nodes' Traefiks listen on 127.0.0.2…, so it may equal edgePort) */
+  readonly port: number;
+  /** the nodes' Traefik entry port (`traefik.entryPoint.port` of the kit's config) */
+  readonly edgePort: number;
+  /** the nodes' Traefik admin port, where /ping answers (`traefik.adminPort`) */
+  readonly edgeAdminPort: number;
+  /** health-check interval; a node whose /ping fails or times out once is taken out until it passes again */
+  readonly checkIntervalMs: number;
+  readonly checkTimeoutMs: number;
+}
+
+/** Matches examples/multinode.yaml: Traefik on 18080/18082 on every node, the front on 127.0.0.1:18080. */
+export const FRONT_DEFAULTS: FrontOptions = { port: 18080, edgePort: 18080, edgeAdminPort: 18082, checkIntervalMs: 1_000, checkTimeoutMs: 1_000 };
 
 // ---------------------------------------------------------------------------------------------
 // Ports (pure)
@@ -82,29 +113,109 @@ export function listenPorts(p: ClusterPorts): number[] {
 // ---------------------------------------------------------------------------------------------
 // Layout and env (pure)
 
+export interface AgentFiles {
+  config: string;
+  dataDir: string;
+  log: string;
+  pid: string;
+}
+
+/** One Nomad client node of a multi-node cluster: its own address, agents and share of the dynamic ports. */
+export interface NodeLayout {
+  /** 1-based */
+  index: number;
+  name: string;
+  /** 127.0.0.(1 + index): its agents' APIs and its Traefik listen here */
+  address: string;
+  consul: AgentFiles;
+  nomad: AgentFiles & { allocMountsDir: string };
+  dynamic: { min: number; max: number };
+}
+
+export interface FrontLayout extends FrontOptions {
+  /** 127.0.0.1 */
+  address: string;
+  /** the nodes' Traefiks, `http://127.0.0.x:<edgePort>` */
+  backends: string[];
+  staticConfig: string;
+  dynamicConfig: string;
+  log: string;
+  pid: string;
+}
+
 export interface ClusterLayout {
   stateDir: string;
   ports: ClusterPorts;
-  consul: { config: string; dataDir: string; log: string; pid: string };
-  nomad: { config: string; dataDir: string; log: string; pid: string; allocMountsDir: string };
+  /** the server node (with one node: the all-in-one node) */
+  consul: AgentFiles;
+  nomad: AgentFiles & { allocMountsDir: string };
+  /** client nodes; empty for a one-node cluster */
+  clients: NodeLayout[];
+  /** the front proxy; only with client nodes */
+  front?: FrontLayout;
   /** management token, mode 0600 */
   tokenFile: string;
+  /** what `up` started (node count, front ports, loopback addresses it added), for `down` and `status` */
+  topologyFile: string;
 }
 
-export function clusterLayout(opts: Pick<ClusterOptions, 'stateDir' | 'portBase'> = {}): ClusterLayout {
+/** The address of client node `index` (1-based) of a multi-node cluster. */
+export function nodeAddress(index: number): string {
+  return `127.0.0.${1 + index}`;
+}
+
+export function clusterLayout(opts: Pick<ClusterOptions, 'stateDir' | 'portBase' | 'nodes' | 'front'> = {}): ClusterLayout {
   const stateDir = path.resolve(opts.stateDir ?? DEFAULTS.stateDir);
-  const agent = (name: string) => ({
-    config: path.join(stateDir, `${name}.json`),
-    dataDir: path.join(stateDir, `${name}-data`),
-    log: path.join(stateDir, `${name}.log`),
-    pid: path.join(stateDir, `${name}.pid`),
+  const nodes = opts.nodes ?? 1;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) {
+    throw new RangeError(`nodes: ${nodes} — must be an integer from 1 to ${MAX_NODES} (each client node takes its own 127.0.0.x and a share of the cluster's ${PORT_BLOCK - 100} dynamic ports)`);
+  }
+  const agent = (dir: string, name: string): AgentFiles => ({
+    config: path.join(dir, `${name}.json`),
+    dataDir: path.join(dir, `${name}-data`),
+    log: path.join(dir, `${name}.log`),
+    pid: path.join(dir, `${name}.pid`),
   });
+  const ports = clusterPorts(opts.portBase ?? DEFAULTS.portBase);
+  const clients: NodeLayout[] = [];
+  if (nodes > 1) {
+    const share = Math.floor((ports.dynamic.max - ports.dynamic.min + 1) / nodes);
+    for (let index = 1; index <= nodes; index++) {
+      const dir = path.join(stateDir, `node-${index}`);
+      const min = ports.dynamic.min + (index - 1) * share;
+      clients.push({
+        index,
+        name: `zerodrop-${ports.nomad.http}-node-${index}`,
+        address: nodeAddress(index),
+        consul: agent(dir, 'consul'),
+        nomad: { ...agent(dir, 'nomad'), allocMountsDir: path.join(dir, 'nomad-alloc-mounts') },
+        dynamic: { min, max: min + share - 1 },
+      });
+    }
+  }
+  const f = { ...FRONT_DEFAULTS, ...opts.front };
+  const frontDir = path.join(stateDir, 'front');
   return {
     stateDir,
-    ports: clusterPorts(opts.portBase ?? DEFAULTS.portBase),
-    consul: agent('consul'),
-    nomad: { ...agent('nomad'), allocMountsDir: path.join(stateDir, 'nomad-alloc-mounts') },
+    ports,
+    consul: agent(stateDir, 'consul'),
+    nomad: { ...agent(stateDir, 'nomad'), allocMountsDir: path.join(stateDir, 'nomad-alloc-mounts') },
+    clients,
+    ...(clients.length
+      ? {
+          front: {
+            ...f,
+            address: '127.0.0.1',
+            backends: clients.map((c) => `http://${c.address}:${f.edgePort}`),
+            staticConfig: path.join(frontDir, 'traefik.yaml'),
+            dynamicConfig: path.join(frontDir, 'dynamic.yaml'),
+            log: path.join(frontDir, 'traefik.log'),
+            pid: path.join(frontDir, 'traefik.pid'),
+          },
+        }
+      : {}),
     tokenFile: path.join(stateDir, 'consul.token'),
+    topologyFile: path.join(stateDir, 'topology.json'),
   };
 }
 
@@ -147,6 +258,10 @@ export interface GossipKeys {
  */
 export function localAgentInput(l: ClusterLayout, token: string, keys: GossipKeys): AgentInput {
   const p = l.ports;
+  if (l.clients.length) {
+    // the server node of a multi-node cluster: Consul and Nomad servers only
+    return { role: 'server', nodeName: `zerodrop-${p.nomad.http}`, dataDirs: { consul: l.consul.dataDir, nomad: l.nomad.dataDir }, address: '127.0.0.1', apiAddress: '127.0.0.1', ports: { consul: p.consul, nomad: p.nomad }, join: [], bootstrapExpect: 1, gossipKeys: keys, consulToken: token, nomadAcl: false };
+  }
   return {
     role: 'all-in-one',
     nodeName: `zerodrop-${p.nomad.http}`,
@@ -168,6 +283,39 @@ export function localAgentInput(l: ClusterLayout, token: string, keys: GossipKey
       dynamicPorts: p.dynamic,
       // next to the data dir by default, i.e. loose in the state dir; named so down removes it
       allocMountsDir: l.nomad.allocMountsDir,
+      hostNetworks: { [EDGE_HOST_NETWORK]: '127.0.0.1/32' },
+    },
+  };
+}
+
+/**
+ * The agent input of a client node of a multi-node cluster: a Consul client agent and a Nomad client
+ * on the node's own 127.0.0.x, joining the server on 127.0.0.1, with the same ports as the server
+ * (other address), its own share of the dynamic range, and the `edge` host network on its address,
+ * where the kit's Traefik listens (the Hetzner nodes get the same, on their private address).
+ */
+export function localNodeAgentInput(l: ClusterLayout, node: NodeLayout, token: string, keys: GossipKeys): AgentInput {
+  const p = l.ports;
+  return {
+    role: 'client',
+    nodeName: node.name,
+    dataDirs: { consul: node.consul.dataDir, nomad: node.nomad.dataDir },
+    address: node.address,
+    apiAddress: node.address,
+    ports: { consul: p.consul, nomad: p.nomad },
+    join: ['127.0.0.1'],
+    bootstrapExpect: 1,
+    gossipKeys: keys,
+    consulToken: token,
+    nomadAcl: false,
+    client: {
+      drivers: ['raw_exec'],
+      maxKillTimeout: '30s',
+      // allocations bind 127.0.0.1 on every node, so each node allocates from its own range
+      networkInterface: 'lo',
+      dynamicPorts: node.dynamic,
+      allocMountsDir: node.nomad.allocMountsDir,
+      hostNetworks: { [EDGE_HOST_NETWORK]: `${node.address}/32` },
     },
   };
 }

@@ -9,6 +9,7 @@
  * agent, data dirs, logs, pid files, and `consul.token` (mode 0600, the management token). Ports
  * derive from one base so two clusters (e.g. a test and a developer's) cannot collide.
  */
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,9 @@ import { requestJson } from '../lib/http.ts';
 import { tail } from '../lib/tail.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
-import { clusterEnv, clusterLayout, consulConfig, DEFAULTS, gossipKey, listenPorts, nomadConfig, PORT_BLOCK, type ClusterEnv, type ClusterOptions, type GossipKeys } from './layout.ts';
+import { agentConfigFiles } from '../agents/index.ts';
+import { frontProxyYaml } from '../traefik/index.ts';
+import { clusterEnv, clusterLayout, consulConfig, DEFAULTS, gossipKey, listenPorts, localNodeAgentInput, nomadConfig, PORT_BLOCK, type AgentFiles, type ClusterEnv, type ClusterLayout, type ClusterOptions, type FrontOptions, type GossipKeys } from './layout.ts';
 
 
 // ---------------------------------------------------------------------------------------------
@@ -105,11 +108,25 @@ export async function stopPids(pids: readonly number[], timeoutMs = DEFAULTS.sto
   if (left.length) throw new ClusterError(`pids ${left.join(', ')} survived SIGKILL for 5s`);
 }
 
-async function portFree(port: number): Promise<boolean> {
+async function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Something accepts TCP connections on host:port (bounded by httpTimeoutMs). */
+async function listening(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(DEFAULTS.httpTimeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
   });
 }
 
@@ -163,7 +180,8 @@ export interface HealthCheck {
 }
 
 /** The checks `up` waits for and `status` reports; each one answers within httpTimeoutMs. */
-export async function healthChecks(e: ClusterEnv, token: string | undefined): Promise<HealthCheck[]> {
+export async function healthChecks(e: ClusterEnv, token: string | undefined, l?: ClusterLayout): Promise<HealthCheck[]> {
+  const expected = Math.max(1, l?.clients.length ?? 1);
   const check = async (name: string, fn: () => Promise<string>): Promise<HealthCheck> => {
     try {
       return { name, ok: true, detail: await fn() };
@@ -177,105 +195,238 @@ export async function healthChecks(e: ClusterEnv, token: string | undefined): Pr
       if (!leader) throw new Error('no leader yet');
       return leader;
     }),
-    check('nomad node ready with raw_exec', async () => {
+    check(expected === 1 ? 'nomad node ready with raw_exec' : `${expected} nomad nodes ready with raw_exec`, async () => {
       const nodes = await getJson<NomadNodeStub[]>(`${e.nomadAddr}/v1/nodes?resources=false`);
-      const node = nodes[0];
-      if (!node) throw new Error('no node registered yet');
-      const raw = node.Drivers?.raw_exec;
-      if (node.Status !== 'ready') throw new Error(`node ${node.Name} is ${node.Status}`);
-      if (!raw?.Healthy) throw new Error(`raw_exec not healthy: ${raw?.HealthDescription ?? 'not detected'}`);
-      return `${node.Name} ready, raw_exec healthy`;
+      if (!nodes.length) throw new Error('no node registered yet');
+      const problems: string[] = [];
+      for (const node of nodes) {
+        const raw = node.Drivers?.raw_exec;
+        if (node.Status !== 'ready') problems.push(`node ${node.Name} is ${node.Status}`);
+        else if (!raw?.Healthy) problems.push(`${node.Name}: raw_exec not healthy: ${raw?.HealthDescription ?? 'not detected'}`);
+      }
+      if (problems.length) throw new Error(problems.join('; '));
+      if (nodes.length < expected) throw new Error(`${nodes.length} of ${expected} nodes registered`);
+      return `${nodes.map((n) => n.Name).join(', ')} ready, raw_exec healthy`;
     }),
     check('nomad registered in consul (ACL token works)', async () => {
       const svc = await getJson<unknown[]>(`${e.consulAddr}/v1/catalog/service/nomad-client`, token);
-      if (!svc.length) throw new Error('service nomad-client not in the catalog yet');
+      if (svc.length < expected) throw new Error(`${svc.length} of ${expected} nomad-client instance(s) in the catalog yet`);
       return `${svc.length} nomad-client instance(s)`;
     }),
+    ...(l?.front
+      ? [
+          check(`front proxy on ${l.front.address}:${l.front.port}`, async () => {
+            if (!(await listening(l.front!.port, l.front!.address))) throw new Error('not listening yet');
+            return `sends to ${l.front!.backends.join(', ')}, checking /ping on :${l.front!.edgeAdminPort}`;
+          }),
+        ]
+      : []),
   ]);
 }
 
 // ---------------------------------------------------------------------------------------------
 // up / down / status
 
+
 function bins(opts: ClusterOptions) {
   const t = toolPaths();
-  return { consul: opts.consulBin ?? t.consul, nomad: opts.nomadBin ?? t.nomad };
+  return { consul: opts.consulBin ?? t.consul, nomad: opts.nomadBin ?? t.nomad, traefik: t.traefik };
 }
 
 export type Agent = 'consul' | 'nomad';
 
 /** Each agent's argv after the binary; the config path is its own entry, which ownedPid() recognises. */
-const AGENT_ARGS: Record<Agent, (config: string) => string[]> = {
+const AGENT_ARGS: Record<Agent | 'front', (config: string) => string[]> = {
   consul: (config) => ['agent', '-config-file', config],
   nomad: (config) => ['agent', '-config', config],
+  front: (config) => [`--configFile=${config}`],
 };
 
-export interface ClusterState {
+/** One process of the cluster: how to start it and how to recognise it. */
+interface ClusterProcess {
+  readonly label: string;
+  readonly bin: string;
+  readonly args: string[];
+  readonly files: Pick<AgentFiles, 'config' | 'log' | 'pid'>;
+}
+
+/** Every process of a cluster in start order: Consul server and clients, Nomad server and clients, the front. */
+function clusterProcesses(l: ClusterLayout, b: ReturnType<typeof bins>): { consul: ClusterProcess[]; nomad: ClusterProcess[]; front?: ClusterProcess } {
+  const agent = (kind: Agent, label: string, files: AgentFiles): ClusterProcess => ({ label, bin: b[kind], args: AGENT_ARGS[kind](files.config), files });
+  return {
+    consul: [agent('consul', 'consul', l.consul), ...l.clients.map((n) => agent('consul', `consul ${n.name}`, n.consul))],
+    nomad: [agent('nomad', 'nomad', l.nomad), ...l.clients.map((n) => agent('nomad', `nomad ${n.name}`, n.nomad))],
+    ...(l.front ? { front: { label: 'front proxy', bin: b.traefik, args: AGENT_ARGS.front(l.front.staticConfig), files: { config: l.front.staticConfig, log: l.front.log, pid: l.front.pid } } } : {}),
+  };
+}
+
+const ownedBy = (p: ClusterProcess) => ownedPid(p.files.pid, p.bin, p.files.config);
+
+/** What `up` started, kept in the state dir so `down` and `status` need no flags. */
+interface Topology {
+  nodes: number;
+  front?: Partial<FrontOptions>;
+  /** loopback addresses `up` added to lo (and `down` removes) */
+  addedAddresses: string[];
+}
+
+function readTopology(file: string): Topology | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Topology;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The layout of the cluster in the state dir: node count and front from the options, else from what `up` recorded. */
+export function runningLayout(opts: ClusterOptions = {}): ClusterLayout {
+  if (opts.nodes !== undefined) return clusterLayout(opts);
+  const t = readTopology(clusterLayout(opts).topologyFile);
+  return clusterLayout({ ...opts, nodes: t?.nodes ?? 1, front: { ...t?.front, ...opts.front } });
+}
+
+export interface NodeState {
+  name: string;
+  address: string;
   consulPid?: number;
   nomadPid?: number;
 }
 
+export interface ClusterState {
+  /** the server node (with one node: the all-in-one node) */
+  consulPid?: number;
+  nomadPid?: number;
+  /** client nodes of a multi-node cluster */
+  nodes?: NodeState[];
+  frontPid?: number;
+}
+
 export function clusterState(opts: ClusterOptions = {}): ClusterState {
-  const l = clusterLayout(opts);
-  const b = bins(opts);
-  const consulPid = ownedPid(l.consul.pid, b.consul, l.consul.config);
-  const nomadPid = ownedPid(l.nomad.pid, b.nomad, l.nomad.config);
-  return { ...(consulPid ? { consulPid } : {}), ...(nomadPid ? { nomadPid } : {}) };
+  const l = runningLayout(opts);
+  const procs = clusterProcesses(l, bins(opts));
+  const consulPid = ownedBy(procs.consul[0]!);
+  const nomadPid = ownedBy(procs.nomad[0]!);
+  const frontPid = procs.front ? ownedBy(procs.front) : undefined;
+  const nodes = l.clients.map((n, i) => {
+    const c = ownedBy(procs.consul[i + 1]!);
+    const m = ownedBy(procs.nomad[i + 1]!);
+    return { name: n.name, address: n.address, ...(c ? { consulPid: c } : {}), ...(m ? { nomadPid: m } : {}) };
+  });
+  return { ...(consulPid ? { consulPid } : {}), ...(nomadPid ? { nomadPid } : {}), ...(nodes.length ? { nodes } : {}), ...(frontPid ? { frontPid } : {}) };
+}
+
+/** Pids of every process of the cluster that runs, and how many it has in all. */
+function runningPids(l: ClusterLayout, opts: ClusterOptions): { running: number[]; total: number } {
+  const procs = clusterProcesses(l, bins(opts));
+  const all = [...procs.consul, ...procs.nomad, ...(procs.front ? [procs.front] : [])];
+  return { running: all.map(ownedBy).filter((p): p is number => p !== undefined), total: all.length };
 }
 
 export async function readToken(e: Pick<ClusterEnv, 'consulTokenFile'>): Promise<string | undefined> {
   return (await readFile(e.consulTokenFile, 'utf8').catch(() => undefined))?.trim();
 }
 
+/** Addresses on lo (Nomad's host networks match interface addresses, so a node's 127.0.0.x must be one). */
+async function loopbackAddresses(): Promise<string[]> {
+  const out = await $({ quiet: true, timeout: '10s' })`ip -4 -o addr show dev lo`;
+  return [...out.stdout.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
+}
+
+/** Adds the client nodes' addresses to lo (as /32) where missing; returns the ones it added. */
+async function addLoopbackAddresses(addresses: readonly string[]): Promise<string[]> {
+  const present = await loopbackAddresses();
+  const added: string[] = [];
+  for (const a of addresses.filter((x) => !present.includes(x))) {
+    const r = await $({ quiet: true, nothrow: true, timeout: '10s' })`ip addr add ${a}/32 dev lo`;
+    if (r.exitCode !== 0) {
+      await removeLoopbackAddresses(added);
+      throw new ClusterError(`could not add ${a}/32 to lo (${r.stderr.trim()}): a node's Traefik listens on its node's address, which Nomad's host network finds only on an interface — run as root, or add it first: \`ip addr add ${a}/32 dev lo\``);
+    }
+    added.push(a);
+  }
+  return added;
+}
+
+async function removeLoopbackAddresses(addresses: readonly string[]): Promise<void> {
+  for (const a of addresses) await $({ quiet: true, nothrow: true, timeout: '10s' })`ip addr del ${a}/32 dev lo`;
+}
+
+/** Ports the cluster's processes will listen on that something else holds, as `host:port`. */
+async function busyPorts(l: ClusterLayout): Promise<string[]> {
+  const wanted: [string, number][] = listenPorts(l.ports).map((p) => ['127.0.0.1', p]);
+  const p = l.ports;
+  // a client node's agents: Consul's HTTP, DNS and LAN gossip, Nomad's HTTP, on the node's address
+  for (const n of l.clients) for (const port of [p.consul.http, p.consul.dns, p.consul.serfLan, p.nomad.http]) wanted.push([n.address, port]);
+  if (l.front) wanted.push([l.front.address, l.front.port]);
+  const busy: string[] = [];
+  for (const [host, port] of wanted) if (!(await portFree(port, host))) busy.push(`${host}:${port}`);
+  return busy;
+}
+
 /**
- * Start Consul then Nomad and wait (bounded) until Consul has a leader, the Nomad node is ready
- * with raw_exec healthy, and Nomad has registered itself in Consul. On any failure, or on
- * `signal` aborting, whatever was started is stopped again and a ClusterError is thrown.
+ * Start Consul then Nomad (and with client nodes, their agents and the front proxy) and wait
+ * (bounded) until Consul has a leader, every Nomad node is ready with raw_exec healthy, Nomad has
+ * registered every node in Consul, and the front listens. On any failure, or on `signal`
+ * aborting, whatever was started is stopped again and a ClusterError is thrown.
  */
 export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } = {}): Promise<ClusterEnv> {
   const log = opts.log ?? ((s: string) => console.log(s));
-  const l = clusterLayout(opts);
+  const l = runningLayout(opts);
   const e = clusterEnv(opts);
   const b = bins(opts);
   for (const [name, bin] of Object.entries(b)) {
-    if (!existsSync(bin)) throw new ClusterError(`${name}: ${bin} not found — build it with \`npm run tools\``);
+    if ((name !== 'traefik' || l.front) && !existsSync(bin)) throw new ClusterError(`${name}: ${bin} not found — build it with \`npm run tools\``);
   }
-  const state = clusterState(opts);
-  if (state.consulPid && state.nomadPid) {
-    log(`[cluster] already running (consul pid ${state.consulPid}, nomad pid ${state.nomadPid}) in ${l.stateDir}`);
+  const { running, total } = runningPids(l, opts);
+  if (running.length === total) {
+    log(`[cluster] already running (${running.length} processes: pids ${running.join(', ')}) in ${l.stateDir}`);
     return e;
   }
-  if (state.consulPid || state.nomadPid) {
-    throw new ClusterError(`half a cluster is running in ${l.stateDir} (consul pid ${state.consulPid ?? '-'}, nomad pid ${state.nomadPid ?? '-'}) — run \`npm run cluster -- down\` first`);
+  if (running.length) {
+    throw new ClusterError(`part of a cluster is running in ${l.stateDir} (pids ${running.join(', ')}) — run \`npm run cluster -- down\` first`);
   }
-  const busy: number[] = [];
-  for (const port of listenPorts(l.ports)) if (!(await portFree(port))) busy.push(port);
+  const busy = await busyPorts(l);
   if (busy.length) {
-    throw new ClusterError(`ports ${busy.join(', ')} on 127.0.0.1 are in use — another cluster or program holds them — pass --port-base (ZERODROP_PORT_BASE) at least ${PORT_BLOCK} away from ${l.ports.consul.http}`);
+    throw new ClusterError(`${busy.join(', ')} in use — another cluster or program holds them — pass --port-base (ZERODROP_PORT_BASE) at least ${PORT_BLOCK} away from ${l.ports.consul.http}${l.front ? ', or another --front-port' : ''}`);
   }
 
   await mkdir(l.stateDir, { recursive: true, mode: 0o700 });
-  await rm(l.consul.dataDir, { recursive: true, force: true });
-  await rm(l.nomad.dataDir, { recursive: true, force: true });
-  await rm(l.nomad.allocMountsDir, { recursive: true, force: true });
-  await mkdir(l.consul.dataDir, { recursive: true });
-  await mkdir(l.nomad.dataDir, { recursive: true });
   const token = randomUUID();
-  await writeFile(l.tokenFile, token + '\n', { mode: 0o600 });
-  await chmod(l.tokenFile, 0o600);
   const keys: GossipKeys = { consul: gossipKey(), nomad: gossipKey() };
-  await writeFile(l.consul.config, consulConfig(l, token, keys), { mode: 0o600 });
-  await writeFile(l.nomad.config, nomadConfig(l, token, keys), { mode: 0o600 });
-  for (const f of [l.consul.log, l.nomad.log]) await writeFile(f, '');
-
+  const procs = clusterProcesses(l, b);
+  const allProcs = [...procs.consul, ...procs.nomad, ...(procs.front ? [procs.front] : [])];
   try {
-    // the config path is its own argv entry: ownedPid() recognises our agents by it
-    const cpid = startDaemon(b.consul, AGENT_ARGS.consul(l.consul.config), l.consul.log, l.consul.pid);
-    log(`[cluster] consul pid ${cpid}, log ${l.consul.log}`);
-    const npid = startDaemon(b.nomad, AGENT_ARGS.nomad(l.nomad.config), l.nomad.log, l.nomad.pid);
-    log(`[cluster] nomad  pid ${npid}, log ${l.nomad.log}`);
+    const addedAddresses = await addLoopbackAddresses(l.clients.map((n) => n.address));
+    // written before anything starts, so `down` after a failed or interrupted `up` finds all of it
+    await writeFile(l.topologyFile, JSON.stringify({ nodes: Math.max(1, l.clients.length), ...(l.front ? { front: opts.front ?? {} } : {}), addedAddresses } satisfies Topology) + '\n');
+    for (const dir of [l.consul.dataDir, l.nomad.dataDir, l.nomad.allocMountsDir, ...l.clients.flatMap((n) => [n.consul.dataDir, n.nomad.dataDir, n.nomad.allocMountsDir])]) await rm(dir, { recursive: true, force: true });
+    for (const dir of [l.consul.dataDir, l.nomad.dataDir, ...l.clients.flatMap((n) => [n.consul.dataDir, n.nomad.dataDir])]) await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(l.tokenFile, token + '\n', { mode: 0o600 });
+    await chmod(l.tokenFile, 0o600);
+    // configs hold the management token and the gossip keys: mode 0600
+    await writeFile(l.consul.config, consulConfig(l, token, keys), { mode: 0o600 });
+    await writeFile(l.nomad.config, nomadConfig(l, token, keys), { mode: 0o600 });
+    for (const n of l.clients) {
+      const files = agentConfigFiles(localNodeAgentInput(l, n, token, keys));
+      await writeFile(n.consul.config, files.consul, { mode: 0o600 });
+      await writeFile(n.nomad.config, files.nomad, { mode: 0o600 });
+    }
+    if (l.front) {
+      await mkdir(path.dirname(l.front.staticConfig), { recursive: true });
+      const front = frontProxyYaml({ host: l.front.address, port: l.front.port, backends: l.front.backends, healthPort: l.front.edgeAdminPort, checkIntervalMs: l.front.checkIntervalMs, checkTimeoutMs: l.front.checkTimeoutMs, dynamicConfigFile: l.front.dynamicConfig });
+      await writeFile(l.front.staticConfig, front.static);
+      await writeFile(l.front.dynamicConfig, front.dynamic);
+    }
+    for (const p of allProcs) await writeFile(p.files.log, '');
 
-    const checks = await awaitHealthy(e, token, [{ agent: 'consul', pid: cpid }, { agent: 'nomad', pid: npid }], opts, 'start-up');
+    const started: StartedProcess[] = [];
+    for (const p of allProcs) {
+      // the config path is its own argv entry: ownedPid() recognises our processes by it
+      const pid = startDaemon(p.bin, p.args, p.files.log, p.files.pid);
+      started.push({ label: p.label, pid, log: p.files.log });
+      log(`[cluster] ${p.label.padEnd(6)} pid ${pid}, log ${p.files.log}`);
+    }
+    const checks = await awaitHealthy(e, token, l, started, opts, 'start-up');
     for (const c of checks) log(`[cluster] ok  ${c.name}: ${c.detail}`);
     return e;
   } catch (err) {
@@ -285,25 +436,30 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
   }
 }
 
+interface StartedProcess {
+  readonly label: string;
+  readonly pid: number;
+  readonly log: string;
+}
+
 /**
  * Waits (bounded by `readyTimeoutMs`) until every health check of the cluster passes; fails at once,
  * with the tail of its log, when one of `started` exits meanwhile. Returns the passing checks.
  */
-async function awaitHealthy(e: ClusterEnv, token: string | undefined, started: readonly { agent: Agent; pid: number }[], opts: ClusterOptions & { signal?: AbortSignal }, during: string): Promise<HealthCheck[]> {
-  const l = clusterLayout(opts);
+async function awaitHealthy(e: ClusterEnv, token: string | undefined, l: ClusterLayout, started: readonly StartedProcess[], opts: ClusterOptions & { signal?: AbortSignal }, during: string): Promise<HealthCheck[]> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
   let last: HealthCheck[] = [];
   const ready = await waitUntil(async () => {
     if (opts.signal?.aborted) throw new ClusterError('interrupted while waiting for the cluster');
-    for (const { agent, pid } of started) {
-      if (!pidAlive(pid)) throw new ClusterError(`${agent} exited during ${during}; last lines of ${l[agent].log}:\n${await tail(l[agent].log, DEFAULTS.logTailLines)}`);
+    for (const { label, pid, log } of started) {
+      if (!pidAlive(pid)) throw new ClusterError(`${label} exited during ${during}; last lines of ${log}:\n${await tail(log, DEFAULTS.logTailLines)}`);
     }
-    last = await healthChecks(e, token);
+    last = await healthChecks(e, token, l);
     return last.every((c) => c.ok);
   }, { timeoutMs: readyTimeoutMs, intervalMs: DEFAULTS.pollMs });
   if (!ready) {
     const failed = last.filter((c) => !c.ok);
-    const logs = failed.some((c) => c.name.startsWith('nomad')) ? l.nomad.log : l.consul.log;
+    const logs = failed.some((c) => c.name.startsWith('front')) && l.front ? l.front.log : failed.some((c) => c.name.includes('nomad')) ? l.nomad.log : l.consul.log;
     throw new ClusterError(`not ready after ${during} within ${readyTimeoutMs / 1000}s: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}\nlast lines of ${logs}:\n${await tail(logs, DEFAULTS.logTailLines)}`);
   }
   return last;
@@ -324,20 +480,20 @@ export interface AgentRestart {
  * wait until it has exited (bounded; SIGKILL after DEFAULTS.stopTimeoutMs), start it again with
  * the same config and data dir, wait (bounded) until the checks `up` waits for pass again. Nomad's
  * task processes keep running while its agent is down; the new agent re-attaches to them.
- * The fault matrix (test/e2e/faults.test.ts) restarts an agent mid-deploy with it.
+ * The fault matrix (test/e2e/faults.test.ts) restarts an agent mid-deploy with it. On a
+ * multi-node cluster this is the server node's agent.
  */
 export async function restartAgent(agent: Agent, opts: ClusterOptions = {}): Promise<AgentRestart> {
-  const l = clusterLayout(opts);
+  const l = runningLayout(opts);
   const e = clusterEnv(opts);
-  const bin = bins(opts)[agent];
-  const files = l[agent];
-  const oldPid = ownedPid(files.pid, bin, files.config);
+  const p = clusterProcesses(l, bins(opts))[agent][0]!;
+  const oldPid = ownedBy(p);
   if (!oldPid) throw new ClusterError(`${agent} is not running in ${l.stateDir} — nothing to restart (\`npm run cluster -- up\` starts the cluster)`);
   const started = Date.now();
   await stopPids([oldPid]);
   const stoppedMs = Date.now() - started;
-  const newPid = startDaemon(bin, AGENT_ARGS[agent](files.config), files.log, files.pid);
-  await awaitHealthy(e, await readToken(e), [{ agent, pid: newPid }], opts, 'its restart');
+  const newPid = startDaemon(p.bin, p.args, p.files.log, p.files.pid);
+  await awaitHealthy(e, await readToken(e), l, [{ label: p.label, pid: newPid, log: p.files.log }], opts, 'its restart');
   return { agent, oldPid, newPid, stoppedMs, readyMs: Date.now() - started };
 }
 
@@ -387,53 +543,67 @@ async function unmountUnder(dir: string): Promise<void> {
 
 /**
  * Stop exactly what `up` started (pid file + /proc/<pid>/cmdline check), Nomad's task processes
- * included, then remove the data dirs, pid files, configs and token. Safe to run twice.
+ * included, then remove the data dirs, pid files, configs, token and the loopback addresses `up`
+ * added. Safe to run twice.
  * Left behind on purpose: the logs, and Nomad's `/sys/fs/cgroup/<ctrl>/nomad` parents — Nomad
  * 1.11 hard-codes that path (client `cgroup_parent` is only reported, not used), so every Nomad
  * client on the machine shares it and removing it could pull it from under another cluster.
  */
 export async function clusterDown(opts: ClusterOptions = {}): Promise<{ stopped: string[] }> {
   const log = opts.log ?? ((s: string) => console.log(s));
-  const l = clusterLayout(opts);
+  const l = runningLayout(opts);
   const e = clusterEnv(opts);
-  const b = bins(opts);
+  const procs = clusterProcesses(l, bins(opts));
   const stopped: string[] = [];
-  const nomadPid = ownedPid(l.nomad.pid, b.nomad, l.nomad.config);
-  if (nomadPid) {
-    await purgeJobs(e, log);
-    await stopPids([nomadPid]);
-    stopped.push(`nomad (pid ${nomadPid})`);
-  }
+  const stop = async (p: ClusterProcess) => {
+    const pid = ownedBy(p);
+    if (!pid) return;
+    await stopPids([pid]);
+    stopped.push(`${p.label} (pid ${pid})`);
+  };
+  if (ownedBy(procs.nomad[0]!)) await purgeJobs(e, log);
+  // clients first: a client outliving its server only retries; the server outliving a client would mark it down
+  for (const p of [...procs.nomad.slice(1), procs.nomad[0]!]) await stop(p);
   // Executors and task processes carry the data dir in argv or env (NOMAD_ALLOC_DIR), logmons hold log files under it;
   // nothing else on the machine does, so this sweeps exactly this cluster's leftovers.
-  const leftovers = existsSync(l.nomad.dataDir) ? pidsReferencing(l.nomad.dataDir) : [];
+  const nomadDirs = [l.nomad.dataDir, ...l.clients.map((n) => n.nomad.dataDir)].filter((d) => existsSync(d));
+  const leftovers = [...new Set(nomadDirs.flatMap((d) => pidsReferencing(d)))];
   if (leftovers.length) {
     await stopPids(leftovers);
     stopped.push(`${leftovers.length} nomad task process(es) (${leftovers.join(', ')})`);
   }
-  const consulPid = ownedPid(l.consul.pid, b.consul, l.consul.config);
-  if (consulPid) {
-    await stopPids([consulPid]);
-    stopped.push(`consul (pid ${consulPid})`);
-  }
-  await unmountUnder(l.nomad.dataDir);
-  await unmountUnder(l.nomad.allocMountsDir);
+  for (const p of [...procs.consul.slice(1), procs.consul[0]!]) await stop(p);
+  if (procs.front) await stop(procs.front);
+  for (const dir of [l.nomad.dataDir, l.nomad.allocMountsDir, ...l.clients.flatMap((n) => [n.nomad.dataDir, n.nomad.allocMountsDir])]) await unmountUnder(dir);
   // the configs go too: they hold the token, and up writes them afresh (logs stay for post-mortems)
-  for (const p of [l.nomad.allocMountsDir, l.nomad.dataDir, l.consul.dataDir, l.nomad.pid, l.consul.pid, l.tokenFile, l.nomad.config, l.consul.config]) await rm(p, { recursive: true, force: true });
+  const agentFiles = (f: AgentFiles) => [f.dataDir, f.pid, f.config];
+  const files = [
+    l.nomad.allocMountsDir, ...agentFiles(l.nomad), ...agentFiles(l.consul), l.tokenFile,
+    ...l.clients.flatMap((n) => [n.nomad.allocMountsDir, ...agentFiles(n.nomad), ...agentFiles(n.consul)]),
+    ...(l.front ? [l.front.pid, l.front.staticConfig, l.front.dynamicConfig] : []),
+  ];
+  for (const p of files) await rm(p, { recursive: true, force: true });
+  const topology = readTopology(l.topologyFile);
+  if (topology?.addedAddresses.length) {
+    await removeLoopbackAddresses(topology.addedAddresses);
+    stopped.push(`loopback addresses ${topology.addedAddresses.join(', ')}`);
+  }
+  await rm(l.topologyFile, { force: true });
   log(stopped.length ? `[cluster] stopped ${stopped.join(', ')}; removed data dirs in ${l.stateDir}` : `[cluster] nothing running in ${l.stateDir}`);
   return { stopped };
 }
 
-export interface ClusterStatus extends ClusterEnv {
-  consulPid?: number;
-  nomadPid?: number;
+export interface ClusterStatus extends ClusterEnv, ClusterState {
   checks: HealthCheck[];
   healthy: boolean;
+  layout: ClusterLayout;
 }
 
 export async function clusterStatus(opts: ClusterOptions = {}): Promise<ClusterStatus> {
   const e = clusterEnv(opts);
+  const l = runningLayout(opts);
   const state = clusterState(opts);
-  const checks = state.consulPid || state.nomadPid ? await healthChecks(e, await readToken(e)) : [];
-  return { ...e, ...state, checks, healthy: !!state.consulPid && !!state.nomadPid && checks.every((c) => c.ok) };
+  const { running, total } = runningPids(l, opts);
+  const checks = running.length ? await healthChecks(e, await readToken(e), l) : [];
+  return { ...e, ...state, layout: l, checks, healthy: running.length === total && checks.every((c) => c.ok) };
 }

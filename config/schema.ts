@@ -372,6 +372,14 @@ const traefik = z
      */
     adminHost: bindAddress.optional(),
     /**
+     * A Nomad host network (client `host_network`) to allocate Traefik's two ports on; each node's
+     * Traefik then listens on that node's address on it (entry point and admin), and Consul checks
+     * /ping there. For nodes whose front load balancer reaches them on one network (a private
+     * network; a loopback multi-node cluster's `edge`). Not together with `entryPoint.host` or
+     * `adminHost`. @default - the client's default network (and `entryPoint.host` for the entry point)
+     */
+    hostNetwork: name.optional(),
+    /**
      * How long Traefik keeps accepting requests after SIGTERM while /ping answers 503, so a front
      * load balancer that health-checks /ping stops sending to this node first. Set it to at least
      * the load balancer's check interval × unhealthy threshold.
@@ -477,6 +485,14 @@ export const zerodropSchema = z
     const t = c.traefik;
     if (t.entryPoint.name === 'traefik') {
       ctx.addIssue({ code: 'custom', path: ['traefik', 'entryPoint', 'name'], input: t.entryPoint.name, message: 'is the name of the admin entry point (/ping, /metrics and the API Traefik serves only on an entry point called "traefik") — pick another name such as "web"' });
+    }
+    if (t.hostNetwork !== undefined) {
+      if (t.entryPoint.host !== '') {
+        ctx.addIssue({ code: 'custom', path: ['traefik', 'entryPoint', 'host'], input: t.entryPoint.host, message: `cannot be set with traefik.hostNetwork ("${t.hostNetwork}"): each node's Traefik listens on its own address on that network — remove entryPoint.host, or hostNetwork` });
+      }
+      if (t.adminHost !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['traefik', 'adminHost'], input: t.adminHost, message: `cannot be set with traefik.hostNetwork ("${t.hostNetwork}"): the admin entry point listens on the node's address on that network, where Consul checks /ping — remove adminHost, or hostNetwork` });
+      }
     }
     if (t.entryPoint.port === t.adminPort) {
       ctx.addIssue({ code: 'custom', path: ['traefik', 'adminPort'], input: t.adminPort, message: `must differ from traefik.entryPoint.port (${t.entryPoint.port}): /ping and /metrics need their own entry point` });

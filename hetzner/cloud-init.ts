@@ -7,7 +7,7 @@
  * (`secretPlaceholder`), which the stack turns into Terraform variable references.
  */
 import { stringify } from 'yaml';
-import { agentConfigFiles, DEFAULT_CONSUL_PORTS, DEFAULT_NOMAD_PORTS, type AgentInput, type AgentRole } from '../agents/index.ts';
+import { agentConfigFiles, DEFAULT_CONSUL_PORTS, DEFAULT_NOMAD_PORTS, EDGE_HOST_NETWORK, type AgentInput, type AgentRole } from '../agents/index.ts';
 import type { HetznerConfig } from './config.ts';
 import { releaseFor, CONSUL_RELEASE, NOMAD_RELEASE, TRAEFIK_RELEASE, type ResolvedRelease } from './releases.ts';
 
@@ -80,7 +80,7 @@ export function hetznerAgentInput(node: NodePlan, serverIps: readonly string[], 
     gossipKeys: { consul: SECRET.consul_gossip_key, nomad: SECRET.nomad_gossip_key },
     consulToken: SECRET.consul_management_token,
     nomadAcl: true,
-    ...(node.role === 'server' ? {} : { client: { drivers: ['raw_exec', 'docker'] as const, maxKillTimeout } }),
+    ...(node.role === 'server' ? {} : { client: { drivers: ['raw_exec', 'docker'] as const, maxKillTimeout, hostNetworks: { [EDGE_HOST_NETWORK]: `${node.privateIp}/32` } } }),
   } as AgentInput;
 }
 

@@ -90,6 +90,9 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
         // A static internal port can be held by one allocation per node: without this, a canary
         // placed beside an old allocation fails on the port collision.
         ...(internalPort ? { Constraints: [{ Operand: 'distinct_hosts' as const, RTarget: 'true' }] } : {}),
+        // Nomad bin-packs by default: all instances could land on one node, and draining or losing
+        // that node would take every instance at once. Spread them over the nodes instead.
+        ...(service.count > 1 ? { Spreads: [{ Attribute: '${node.unique.id}', Weight: 100 }] } : {}),
         Update: {
           MaxParallel: service.maxParallel,
           Canary: service.canary,

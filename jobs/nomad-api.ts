@@ -25,6 +25,7 @@ export interface NomadTaskGroup {
   Networks: NomadNetwork[];
   Services?: NomadService[];
   Constraints?: NomadConstraint[];
+  Spreads?: NomadSpread[];
   Update?: NomadUpdate;
   Tasks: NomadTask[];
 }
@@ -33,6 +34,11 @@ export interface NomadConstraint {
   LTarget?: string;
   RTarget: string;
   Operand: 'distinct_hosts';
+}
+
+export interface NomadSpread {
+  Attribute: string;
+  Weight: number;
 }
 
 export interface NomadNetwork {
@@ -45,6 +51,8 @@ export interface NomadPort {
   Label: string;
   Value?: number;
   To?: number;
+  /** a client `host_network` name: the port is allocated on the node's address there */
+  HostNetwork?: string;
 }
 
 export interface NomadService {

@@ -28,7 +28,10 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 
     // Not every interface: the address Nomad allocated the admin port on, which the Consul
     // check of /ping (run against that address) and a scraper on the cluster network reach.
     defaultAdminHostExpression: '{{ env "NOMAD_IP_admin" }}',
+    // on a host network, each node's own address there (NOMAD_IP_<label> is the allocated one)
+    ...(t.hostNetwork ? { entryHostExpression: '{{ env "NOMAD_IP_web" }}' } : {}),
   });
+  const hostNetwork = t.hostNetwork ? { HostNetwork: t.hostNetwork } : {};
   return {
     ...jobIdentity(t.jobName, 'system', config.cluster.nomad),
     TaskGroups: [
@@ -39,8 +42,8 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 
           {
             Mode: 'host',
             ReservedPorts: [
-              { Label: 'web', Value: t.entryPoint.port },
-              { Label: 'admin', Value: t.adminPort },
+              { Label: 'web', Value: t.entryPoint.port, ...hostNetwork },
+              { Label: 'admin', Value: t.adminPort, ...hostNetwork },
             ],
           },
         ],

@@ -25,6 +25,11 @@ export interface TraefikStaticProps {
    * expression for the address Nomad allocated the admin port on. @default - every interface
    */
   readonly defaultAdminHostExpression?: string;
+  /**
+   * Interface of the public entry point instead of `traefik.entryPoint.host`: a Nomad template
+   * expression (the address allocated on `traefik.hostNetwork`). @default - entryPoint.host
+   */
+  readonly entryHostExpression?: string;
 }
 
 /**
@@ -42,7 +47,7 @@ export function listenAddress(host: string, port: number): string {
 }
 
 /** Traefik v3 static configuration, as a plain object (see `traefikStaticYaml`). */
-export function traefikStaticConfig({ traefik, plan, consulTokenExpression, onlyKitServices = false, defaultAdminHostExpression }: TraefikStaticProps): Record<string, unknown> {
+export function traefikStaticConfig({ traefik, plan, consulTokenExpression, onlyKitServices = false, defaultAdminHostExpression, entryHostExpression }: TraefikStaticProps): Record<string, unknown> {
   const consul = new URL(traefik.consulAddress);
   const ep = traefik.entryPoint;
   // On SIGTERM: keep accepting for acceptGrace while /ping answers 503 (a front load balancer
@@ -52,7 +57,7 @@ export function traefikStaticConfig({ traefik, plan, consulTokenExpression, only
     global: { checkNewVersion: false, sendAnonymousUsage: false },
     entryPoints: {
       [ep.name]: {
-        address: listenAddress(ep.host, ep.port),
+        address: listenAddress(entryHostExpression ?? ep.host, ep.port),
         // Service routers name no entry point and so take this one (and never the admin one).
         asDefault: true,
         transport: { lifeCycle },

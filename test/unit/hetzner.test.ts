@@ -10,7 +10,7 @@ import { hetznerAgentInput, nodePlans, renderCloudInit, secretPlaceholder, SECRE
 import { expiryLabel, parseExpiryLabel, parseHetznerConfig, resolveHetznerConfig, type HetznerConfig } from '../../hetzner/config.ts';
 import { CONSUL_RELEASE, NOMAD_RELEASE, releaseFor, TRAEFIK_RELEASE } from '../../hetzner/releases.ts';
 import { listUrl } from '../../hetzner/sweep.ts';
-import { clusterLayout, localAgentInput } from '../../cluster/index.ts';
+import { clusterLayout, localAgentInput, localNodeAgentInput } from '../../cluster/index.ts';
 import { requireToken, sweepRun, TOKEN_MISSING } from '../../cloud/index.ts';
 import { HetznerStack } from '../../stacks/hetzner-stack.ts';
 
@@ -142,8 +142,8 @@ describe('agent configs: loopback and Hetzner from one generator', () => {
     expect(local.role).toBe(hetzner.role);
     const keys = (o: object) => Object.keys(o).sort();
     expect(keys(local)).toEqual(keys(hetzner));
-    expect(keys(hetzner.client!)).toEqual(['drivers', 'maxKillTimeout']);
-    expect(keys(local.client!)).toEqual(['allocMountsDir', 'drivers', 'dynamicPorts', 'maxKillTimeout', 'networkInterface']);
+    expect(keys(hetzner.client!)).toEqual(['drivers', 'hostNetworks', 'maxKillTimeout']);
+    expect(keys(local.client!)).toEqual(['allocMountsDir', 'drivers', 'dynamicPorts', 'hostNetworks', 'maxKillTimeout', 'networkInterface']);
     expect(local.client!.maxKillTimeout).toBe(hetzner.client!.maxKillTimeout);
   });
 
@@ -159,6 +159,51 @@ describe('agent configs: loopback and Hetzner from one generator', () => {
     expect(shape({ ...a, client: localClient, plugin: {} } as JsonValue)).toEqual(shape({ ...b, plugin: {} } as JsonValue));
     expect(Object.keys(b.plugin!)).toEqual(['raw_exec', 'docker']);
     expect(a.plugin!.raw_exec).toEqual(b.plugin!.raw_exec);
+  });
+});
+
+describe('agent configs: a multi-node loopback cluster and a multi-node Hetzner cluster, role by role', () => {
+  const l = clusterLayout({ stateDir: '/tmp/zd-state', portBase: 19000, nodes: 3 });
+  const keys = { consul: 'CK', nomad: 'NK' };
+  const plans = nodePlans({ nodes: 4, runId: 'eq' }, '10.0.1.0/24');
+  const serverIps = [plans[0]!.privateIp];
+  const localServer = localAgentInput(l, 'TOKEN', keys);
+  const localClients = l.clients.map((n) => localNodeAgentInput(l, n, 'TOKEN', keys));
+  const hetznerServer = hetznerAgentInput(plans[0]!, serverIps);
+  const hetznerClients = plans.slice(1).map((p) => hetznerAgentInput(p, serverIps));
+
+  test('the same roles: one server, then clients joining it', () => {
+    expect([localServer.role, ...localClients.map((c) => c.role)]).toEqual([hetznerServer.role, ...hetznerClients.map((c) => c.role)]);
+    expect(localClients.map((c) => c.join)).toEqual([['127.0.0.1'], ['127.0.0.1'], ['127.0.0.1']]);
+    expect(hetznerClients.map((c) => c.join)).toEqual([serverIps, serverIps, serverIps]);
+  });
+
+  test('server configs have an identical structure', () => {
+    expect(shape(consulAgentConfig(localServer))).toEqual(shape(consulAgentConfig(hetznerServer)));
+    expect(shape(nomadAgentConfig(localServer))).toEqual(shape(nomadAgentConfig(hetznerServer)));
+  });
+
+  test("client configs: identical structure but for the loopback client settings and the docker plugin; each node's edge network is its own address", () => {
+    localClients.forEach((local, i) => {
+      const hetzner = hetznerClients[i]!;
+      expect(shape(consulAgentConfig(local))).toEqual(shape(consulAgentConfig(hetzner)));
+      const a = nomadAgentConfig(local) as Record<string, Record<string, unknown>>;
+      const b = nomadAgentConfig(hetzner) as Record<string, Record<string, unknown>>;
+      const { network_interface, min_dynamic_port, max_dynamic_port, alloc_mounts_dir, ...localClient } = a.client!;
+      expect(network_interface).toBe('lo');
+      expect(shape({ ...a, client: localClient, plugin: {} } as JsonValue)).toEqual(shape({ ...b, plugin: {} } as JsonValue));
+      expect(a.client!.host_network).toEqual([{ edge: { cidr: `${l.clients[i]!.address}/32` } }]);
+      expect(b.client!.host_network).toEqual([{ edge: { cidr: `${plans[i + 1]!.privateIp}/32` } }]);
+    });
+  });
+
+  test('client nodes get disjoint dynamic port ranges inside the cluster block, and distinct addresses', () => {
+    const ranges = l.clients.map((n) => n.dynamic);
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.min).toBeGreaterThan(ranges[i - 1]!.max);
+    expect(ranges[0]!.min).toBe(l.ports.dynamic.min);
+    expect(ranges.at(-1)!.max).toBeLessThanOrEqual(l.ports.dynamic.max);
+    expect(new Set(l.clients.map((n) => n.address)).size).toBe(3);
+    expect(l.clients.map((n) => n.address)).not.toContain('127.0.0.1');
   });
 });
 

@@ -150,6 +150,12 @@ describe('canaryJob()', () => {
                 ],
               },
             ],
+            "Spreads": [
+              {
+                "Attribute": "\${node.unique.id}",
+                "Weight": 100,
+              },
+            ],
             "Tasks": [
               {
                 "Config": {
