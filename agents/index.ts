@@ -155,7 +155,15 @@ export function nomadAgentConfig(input: AgentInput): JsonObject {
     advertise: { http: input.address, rpc: input.address, serf: input.address },
     acl: { enabled: input.nomadAcl },
     server: server
-      ? { enabled: true, bootstrap_expect: input.bootstrapExpect, encrypt: input.gossipKeys.nomad, ...(input.join.length ? { server_join: { retry_join: [...input.join] } } : {}) }
+      ? {
+          enabled: true,
+          bootstrap_expect: input.bootstrapExpect,
+          encrypt: input.gossipKeys.nomad,
+          ...(input.join.length ? { server_join: { retry_join: [...input.join] } } : {}),
+          // Spread allocations over the nodes rather than bin-packing them: a drained or lost node
+          // then takes one instance of a service, not all of them. Read once, when the cluster bootstraps.
+          default_scheduler_config: { scheduler_algorithm: 'spread' },
+        }
       : { enabled: false },
     consul: {
       // the node's own Consul agent: it registers this node's services and runs their checks

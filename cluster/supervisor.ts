@@ -57,8 +57,8 @@ export function ownedPid(pidFile: string, bin: string, config: string): number |
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 1 || !pidAlive(pid)) return undefined;
   const argv = (readProc(pid, 'cmdline') ?? '').split('\0');
-  // pids get reused: only a process running our binary with our config file is ours
-  return argv[0] === bin && argv.includes(config) ? pid : undefined;
+  // pids get reused: only a process running our binary with our config file (`path` or `--flag=path`) is ours
+  return argv[0] === bin && argv.some((a) => a === config || a.endsWith(`=${config}`)) ? pid : undefined;
 }
 
 /** Live pids (not this process) for which `match` holds, from /proc. */

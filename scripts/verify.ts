@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { parseDurationMs } from '../config/duration.ts';
-import { DEFAULTS, flagProblems, optionsFromFlags, verify, type VerifyFlags } from '../verify/index.ts';
+import { DEFAULTS, flagProblems, optionsFromFlags, verify, VERIFY_EXPECTS, type VerifyFlags } from '../verify/index.ts';
 
 /** `--url a --url b,c` → [a, b, c]. */
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -29,7 +29,7 @@ export async function main(argv = process.argv): Promise<number> {
     .addOption(new Option('--tail <s>', 'seconds of load after the deployment ends').env('ZERODROP_VERIFY_TAIL').default(DEFAULTS.tailS).argParser(Number))
     .addOption(new Option('--max-duration <s>', 'hard bound on the whole run').env('ZERODROP_VERIFY_MAX_DURATION').default(DEFAULTS.maxDurationS).argParser(Number))
     .addOption(new Option('--threshold <ratio>', 'minimum success ratio, 0..1').env('ZERODROP_VERIFY_THRESHOLD').default(DEFAULTS.threshold).argParser(Number))
-    .addOption(new Option('--expect <status>', 'deployment outcome to expect').choices(['successful', 'failed']).env('ZERODROP_VERIFY_EXPECT').default(DEFAULTS.expect))
+    .addOption(new Option('--expect <status>', "deployment outcome to expect; none: the deploy command makes no new job version (a node drain)").choices([...VERIFY_EXPECTS]).env('ZERODROP_VERIFY_EXPECT').default(DEFAULTS.expect))
     .addOption(new Option('--report-dir <dir>', 'where report.json/.md and timeline.svg go').env('ZERODROP_VERIFY_REPORT_DIR'))
     .addOption(new Option('--nomad-addr <url>', 'Nomad API to watch (default: the cluster the kit deploys to; with --deploy-cmd: NOMAD_ADDR, else the local cluster)'))
     .addOption(new Option('--job <id>', 'Nomad job to follow').env('ZERODROP_VERIFY_JOB').default(DEFAULTS.job))

@@ -8,3 +8,4 @@ export { benchTable, runBench } from './bench.ts';
 export { DEFAULT_MIX, mixFromFile, mixFromFlags, type MixEntry } from './mix.ts';
 export { DEFAULTS, verify, type VerifyOptions, type VerifyResult } from './run.ts';
 export { consulTarget, flagProblems, nomadTarget, optionsFromFlags, type VerifyFlags } from './targets.ts';
+export { VERIFY_EXPECTS, type VerifyExpect } from './report-shape.ts';

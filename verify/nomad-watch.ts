@@ -5,6 +5,8 @@ import type { DeployEvent, DeployEventKind } from './types.ts';
 
 /** Transient errors in a row (500 ms apart) before the watch gives up and says why. */
 export const MAX_CONSECUTIVE_FAILURES = 20;
+/** After a deploy command exits with no new deployment of the job: how long to wait for one the scheduler may still be creating. */
+export const NO_DEPLOYMENT_GRACE_MS = 2_000;
 
 /**
  * Follows every Nomad deployment of a job that starts after the baseline version (a
@@ -48,8 +50,11 @@ export interface FollowedDeployment {
 }
 
 export interface WatchResult {
-  /** 'failed' when any deployment failed; else the last deployment's end; 'timeout'/'aborted' when one had not ended. */
-  readonly status: 'successful' | 'failed' | 'cancelled' | 'timeout' | 'aborted';
+  /**
+   * 'failed' when any deployment failed; else the last deployment's end; 'none' when the command
+   * exited without a new job version; 'timeout'/'aborted' when one had not ended.
+   */
+  readonly status: 'successful' | 'failed' | 'cancelled' | 'none' | 'timeout' | 'aborted';
   /** The last deployment (by creation). */
   readonly deploymentId?: string;
   readonly jobVersion?: number;
@@ -185,6 +190,13 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
       const done = finished();
       if (done && cutOverDone(done)) return done;
       try {
+        if (cmdDone && all.size === 0) {
+          // The command changed no version of the job (a node drain, an agent restart): nothing to
+          // follow. One look after a short grace, for a deployment the scheduler is just creating.
+          await sleep(NO_DEPLOYMENT_GRACE_MS, signal);
+          const { body } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, signal);
+          if (!body.some((d) => d.JobVersion > opts.baselineJobVersion)) return 'none';
+        }
         if (kick.signal.aborted) kick = new AbortController();
         const { body, index: next } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, AbortSignal.any([signal, kick.signal]), index);
         index = Math.max(next, 1);

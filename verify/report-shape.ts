@@ -17,6 +17,13 @@ export const PHASES: readonly Phase[] = ['baseline', 'deploy', 'tail'];
 export const OUTCOME_CLASSES = ['ok', 'http5xx', 'httpOther', 'refused', 'reset', 'timeout', 'dns', 'other'] as const;
 export type OutcomeClass = (typeof OUTCOME_CLASSES)[number];
 
+/**
+ * How the deployments the run follows should end: 'successful', 'failed' (a negative control), or
+ * 'none' — the deploy command changes no version of the job (a node drain, an agent restart).
+ */
+export const VERIFY_EXPECTS = ['successful', 'failed', 'none'] as const;
+export type VerifyExpect = (typeof VERIFY_EXPECTS)[number];
+
 export interface SummarizeInput {
   records: readonly RequestRecord[];
   events: readonly DeployEvent[];
@@ -30,7 +37,7 @@ export interface SummarizeInput {
   /** Phase boundaries in ms since load start; deployEndMs null when the deploy never ended. */
   phases: { baselineEndMs: number; deployEndMs: number | null };
   /** The deployment outcome this run must see ('failed' for a deliberately broken version). */
-  expect: 'successful' | 'failed';
+  expect: VerifyExpect;
   /** Minimum success ratio, 0..1 (1 = every request OK). */
   threshold: number;
   target: { url: string; host?: string };
@@ -119,7 +126,7 @@ export interface Report {
   events: DeployEvent[];
   /** Every non-OK request, in seq order. */
   drops: Drop[];
-  deployment: { status: string; expected: 'successful' | 'failed'; id?: string; jobVersion?: number };
+  deployment: { status: string; expected: VerifyExpect; id?: string; jobVersion?: number };
   /** Every deployment followed during the run, in creation order. */
   deployments: FollowedDeployment[];
   /** Per request-mix entry. */

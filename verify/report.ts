@@ -11,7 +11,7 @@ import type { CapacitySummary } from './capacity.ts';
 import type { LedgerComparison } from './ledger.ts';
 import { DEFAULT_MIX } from './mix.ts';
 import type { FollowedDeployment } from './nomad-watch.ts';
-import { OUTCOME_CLASSES, PHASES, type Drop, type LatencyStats, type OutcomeClass, type Phase, type PhaseSummary, type Report, type SummarizeInput, type VerdictCheck } from './report-shape.ts';
+import { OUTCOME_CLASSES, PHASES, VERIFY_EXPECTS, type Drop, type LatencyStats, type OutcomeClass, type Phase, type PhaseSummary, type Report, type SummarizeInput, type VerdictCheck } from './report-shape.ts';
 import { timelineSvg } from './timeline.ts';
 import { ERROR_KINDS, type ErrorKind, type RequestRecord } from './types.ts';
 
@@ -64,8 +64,8 @@ function validateInput(input: SummarizeInput): void {
   if (!(Number.isFinite(input.threshold) && input.threshold >= 0 && input.threshold <= 1)) {
     issues.push(`threshold: ${input.threshold} — must be a ratio between 0 and 1 (1 = every request OK)`);
   }
-  if (input.expect !== 'successful' && input.expect !== 'failed') {
-    issues.push(`expect: ${JSON.stringify(input.expect)} — must be 'successful' or 'failed'`);
+  if (!(VERIFY_EXPECTS as readonly string[]).includes(input.expect)) {
+    issues.push(`expect: ${JSON.stringify(input.expect)} — must be one of ${VERIFY_EXPECTS.map((x) => `'${x}'`).join(', ')}`);
   }
   if (input.phases.deployEndMs !== null && input.phases.deployEndMs < input.phases.baselineEndMs) {
     issues.push(`phases.deployEndMs: ${input.phases.deployEndMs} — must not be before phases.baselineEndMs (${input.phases.baselineEndMs})`);

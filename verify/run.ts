@@ -23,6 +23,7 @@ import { DEFAULT_MIX, type MixEntry } from './mix.ts';
 import { watchDeployment, type WatchResult } from './nomad-watch.ts';
 import { consoleSummary, summarize, writeReport, type Report } from './report.ts';
 import type { DeployEvent } from './types.ts';
+import type { VerifyExpect } from './report-shape.ts';
 
 
 export const DEFAULTS = {
@@ -33,7 +34,7 @@ export const DEFAULTS = {
   tailS:        10,
   maxDurationS: 300,
   threshold:    1.0,
-  expect:       'successful' as 'successful' | 'failed',
+  expect:       'successful' as VerifyExpect,
   job:          'web',
   version:      'v2',
   timeoutMs:    2000,
@@ -57,7 +58,7 @@ export interface VerifyOptions {
   tailS: number;
   maxDurationS: number;
   threshold: number;
-  expect: 'successful' | 'failed';
+  expect: VerifyExpect;
   reportDir: string;
   nomadAddr: string;
   nomadToken?: string;

@@ -9,6 +9,7 @@ import { mixFromFile, mixFromFlags } from './mix.ts';
 import { clusterEnv, clusterState, readToken } from '../cluster/index.ts';
 import { deployTarget } from '../deploy/index.ts';
 import { DEFAULTS, type VerifyOptions } from './run.ts';
+import type { VerifyExpect } from './report-shape.ts';
 
 /**
  * The Nomad to watch, and why: --nomad-addr; else, when the kit deploys, the cluster it deploys to
@@ -51,7 +52,7 @@ export function flagProblems(f: { timeout: string; mix?: string; request?: strin
 }
 
 /** The flags of `npm run verify`, as commander parses them. */
-export type VerifyFlags = { url?: string[]; timeout: string; mix?: string; request?: string[]; ledger?: string; consulAddr?: string; consulService?: string; host: string; rate: number; baseline: number; tail: number; maxDuration: number; threshold: number; expect: 'successful' | 'failed'; reportDir?: string; nomadAddr?: string; job: string; version: string; config?: string; deployCmd?: string };
+export type VerifyFlags = { url?: string[]; timeout: string; mix?: string; request?: string[]; ledger?: string; consulAddr?: string; consulService?: string; host: string; rate: number; baseline: number; tail: number; maxDuration: number; threshold: number; expect: VerifyExpect; reportDir?: string; nomadAddr?: string; job: string; version: string; config?: string; deployCmd?: string };
 
 /** The run the flags ask for: mix, targets (each logged with why it was chosen), report dir. */
 export async function optionsFromFlags(f: VerifyFlags, env: NodeJS.ProcessEnv, signal: AbortSignal, log: (line: string) => void): Promise<VerifyOptions> {

@@ -128,15 +128,20 @@ export function useLocalCluster(cluster: E2eCluster, entry: E2eEntry, v1Change: 
   return { configWith, v1Config: path.join(configDir, 'v1.yaml') };
 }
 
-/** Every allocation's log files of the cluster, by allocation id (cluster down removes them). */
+/** Every allocation's log files of the cluster, by allocation id, on every node (cluster down removes them). */
 async function allocLogDirs(cluster: E2eCluster): Promise<string[]> {
-  const allocs = path.join(cluster.stateDir, 'nomad-data', 'alloc');
-  const ids = await readdir(allocs).catch(() => [] as string[]);
-  return ids.map((id) => path.join(allocs, id, 'alloc', 'logs')).filter((dir) => existsSync(dir));
+  const nodes = (await readdir(cluster.stateDir).catch(() => [] as string[])).filter((d) => d.startsWith('node-'));
+  const dirs: string[] = [];
+  for (const data of [path.join(cluster.stateDir, 'nomad-data'), ...nodes.map((n) => path.join(cluster.stateDir, n, 'nomad-data'))]) {
+    const allocs = path.join(data, 'alloc');
+    const ids = await readdir(allocs).catch(() => [] as string[]);
+    dirs.push(...ids.map((id) => path.join(allocs, id, 'alloc', 'logs')).filter((dir) => existsSync(dir)));
+  }
+  return dirs;
 }
 
 /** Writes Traefik's warnings and errors to reports/e2e/<cluster>/traefik-problems.log before the cluster goes down (which removes the logs). */
-async function keepTraefikProblems(cluster: E2eCluster): Promise<void> {
+export async function keepTraefikProblems(cluster: E2eCluster): Promise<void> {
   const dir = path.join(process.cwd(), 'reports', 'e2e', path.basename(cluster.stateDir));
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'traefik-problems.log'), (await traefikProblems(cluster)).join('\n') + '\n');

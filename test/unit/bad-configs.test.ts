@@ -39,6 +39,10 @@ const bad: Row[] = [
   ['a number as warm-up', (p) => (svc(p).warmup = 15), 'services[0].warmup', 'must be a duration'],
   ['acl as text', (p) => (p.cluster.consul.acl = 'yes'), 'cluster.consul.acl', 'expected boolean'],
   ['an env value that is a number', (p) => (svc(p).env = { WORKERS: 5 }), 'services[0].env.WORKERS', 'quote numbers'],
+  // Traefik on a host network listens on each node's address there
+  ['a host network with a fixed entry host', (p) => (p.traefik = { hostNetwork: 'edge', entryPoint: { host: '127.0.0.1' } }), 'traefik.entryPoint.host', 'cannot be set with traefik.hostNetwork'],
+  ['a host network with a fixed admin host', (p) => (p.traefik = { hostNetwork: 'edge', adminHost: '0.0.0.0' }), 'traefik.adminHost', 'cannot be set with traefik.hostNetwork'],
+  ['a host network named with a space', (p) => (p.traefik = { hostNetwork: 'my edge' }), 'traefik.hostNetwork', 'lowercase letters'],
   // typos
   ['a top-level typo', (p) => (p.traefk = {}), 'traefk', 'unknown key'],
   ['a nested typo', (p) => (p.traefik = { discovery: { refreshIntervall: '2s' } }), 'traefik.discovery.refreshIntervall', 'unknown key'],

@@ -200,6 +200,13 @@ describe('canaryJob()', () => {
   });
 });
 
+describe('canaryJob() placement', () => {
+  test('spreads instances over the nodes when there are several (Nomad would bin-pack them onto one)', () => {
+    expect(build({ count: 3 }).job.TaskGroups[0]!.Spreads).toEqual([{ Attribute: '${node.unique.id}', Weight: 100 }]);
+    expect(build({ count: 1 }).job.TaskGroups[0]!.Spreads).toBeUndefined();
+  });
+});
+
 describe('traefikJob()', () => {
   const { config } = build();
   const job = traefikJob(config);
@@ -214,6 +221,20 @@ describe('traefikJob()', () => {
       { Label: 'web', Value: 80 },
       { Label: 'admin', Value: 8082 },
     ]);
+  });
+
+  test('on a host network (traefik.hostNetwork): both ports allocated there, and both entry points listen on the address Nomad allocated', () => {
+    const { config: onEdge } = build({}, { hostNetwork: 'edge' });
+    const edgeJob = traefikJob(onEdge);
+    expect(edgeJob.TaskGroups[0]!.Networks[0]!.ReservedPorts).toEqual([
+      { Label: 'web', Value: 80, HostNetwork: 'edge' },
+      { Label: 'admin', Value: 8082, HostNetwork: 'edge' },
+    ]);
+    const yaml = edgeJob.TaskGroups[0]!.Tasks[0]!.Templates![0]!.EmbeddedTmpl;
+    expect(yaml).toContain('address: \'{{ env "NOMAD_IP_web" }}:80\'');
+    expect(yaml).toContain('address: \'{{ env "NOMAD_IP_admin" }}:8082\'');
+    // negative control: without it, the entry point keeps traefik.entryPoint.host (every interface)
+    expect(task.Templates![0]!.EmbeddedTmpl).not.toContain('NOMAD_IP_web');
   });
 
   test('renders its static config into the secrets dir, reading the Consul token from a Nomad variable', () => {

@@ -1,0 +1,149 @@
+/**
+ * Beyond one node: a local cluster of one server node and three client nodes (127.0.0.2–4, each
+ * with its own Consul client agent and a Traefik of the system job on its address), a front proxy
+ * on 127.0.0.1 that health-checks each Traefik's /ping, as a cloud load balancer would, and the
+ * verifier sending through the front:
+ *   - a rollout of a service with count 3 spread over the nodes;
+ *   - the same rollout sent round robin to the three Traefiks directly (several URLs);
+ *   - `nomad node drain` of a client under load: its instance migrates, its Traefik goes last;
+ *   - an edge change: Traefik rolls one node at a time behind the front.
+ * Needs `npm run tools`; adds 127.0.0.2–4 to lo while it runs (as root).
+ */
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { $ } from 'zx';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { clusterDown, clusterEnv, clusterUp, readToken, runningLayout } from '../../cluster/index.ts';
+import { deploy } from '../../deploy/index.ts';
+import { requestJson } from '../../lib/http.ts';
+import { waitUntil } from '../../lib/wait.ts';
+import { toolPaths } from '../../toolchain/index.ts';
+import { verify, type VerifyOptions } from '../../verify/index.ts';
+import { expectCutOverMeasured, keepTraefikProblems, localConfigWith, missingTools, phase, traefikProblems, verifyOn } from './support.ts';
+
+const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-multinode'), portBase: 24100 };
+const entry = { port: 19080, admin: 19082 };
+const front = { port: 19080, edgePort: entry.port, edgeAdminPort: entry.admin };
+const reports = path.join(process.cwd(), 'reports', 'e2e', 'multinode');
+const e = clusterEnv(cluster);
+const configDir = path.join(cluster.stateDir, 'configs');
+const configWith = (name: string, change: (c: any) => void = () => undefined) => localConfigWith(configDir, name, entry, change, 'multinode');
+
+interface Alloc { ID: string; NodeID: string; NodeName: string; JobVersion: number; ClientStatus: string; DesiredStatus: string }
+interface Node { ID: string; Name: string; SchedulingEligibility: string }
+
+const get = async <T,>(p: string): Promise<T> => (await requestJson<T>(`${e.nomadAddr}${p}`, { timeoutMs: 5_000 })).body;
+const running = async (job: string) => (await get<Alloc[]>(`/v1/job/${job}/allocations`)).filter((a) => a.ClientStatus === 'running' && a.DesiredStatus === 'run');
+const nodes = () => get<Node[]>('/v1/nodes');
+
+/** The verifier through the front (or `urls`), with Consul's count of routable `web` instances. */
+async function throughFront(name: string, over: Partial<VerifyOptions>, urls = [`http://127.0.0.1:${front.port}/`]) {
+  const token = await readToken(e);
+  const { report } = await phase(`verify ${name}`, () =>
+    verify(
+      verifyOn(cluster, entry, {
+        url: urls[0]!,
+        ...(urls.length > 1 ? { moreUrls: urls.slice(1) } : {}),
+        reportDir: path.join(reports, name),
+        nomadAddr: e.nomadAddr,
+        consul: { address: e.consulAddr, service: 'web', ...(token ? { token } : {}) },
+        ...over,
+      }),
+    ),
+  );
+  console.log(`[e2e] ${name}: ${report.requests.total} requests, ${report.successPercent} OK, by status ${JSON.stringify(report.requests.byStatus)}, by error ${JSON.stringify(report.requests.byErrorKind)}; routable min ${report.capacity?.routable.min} max ${report.capacity?.routable.max}`);
+  expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
+  return report;
+}
+
+describe('a multi-node cluster behind a health-checking front', () => {
+  beforeAll(async () => {
+    const missing = missingTools();
+    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
+    await rm(cluster.stateDir, { recursive: true, force: true });
+    await phase('cluster up --nodes 3', () => clusterUp({ ...cluster, nodes: 3, front, log: () => undefined }));
+    const v1 = await configWith('v1');
+    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
+  });
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') console.log(`[e2e] Traefik warnings and errors (the last 40):\n${(await traefikProblems(cluster)).slice(-40).join('\n') || '(none)'}`);
+  });
+  afterAll(async () => {
+    await keepTraefikProblems(cluster);
+    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
+  });
+
+  test('three client nodes, a Traefik on each on its own address, v1 spread one per node', async () => {
+    const l = runningLayout(cluster);
+    expect(l.clients.map((n) => n.address)).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    const traefiks = await running('traefik');
+    expect(new Set(traefiks.map((a) => a.NodeID)).size, 'a Traefik on every node').toBe(3);
+    for (const n of l.clients) {
+      const ping = await fetch(`http://${n.address}:${entry.admin}/ping`, { signal: AbortSignal.timeout(2_000) });
+      expect(ping.status, `Traefik on ${n.address}`).toBe(200);
+    }
+    const web = await running('web');
+    expect(web).toHaveLength(3);
+    expect(web.map((a) => a.NodeName).sort(), 'one v1 instance per node').toEqual(l.clients.map((n) => n.name));
+  });
+
+  test('a count-3 rollout through the front: every request OK, v2 spread over the nodes', async () => {
+    const report = await throughFront('rollout-front', { version: 'v2', config: await configWith('v2') });
+    expect(report.deployment.status).toBe('successful');
+    expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
+    expectCutOverMeasured(report);
+    // canary = count: three canaries beside three old instances, never fewer than three routable
+    expect(report.capacity?.routable.min).toBeGreaterThanOrEqual(3);
+    expect(report.capacity?.routable.max).toBe(6);
+    const web = await running('web');
+    expect(web.map((a) => a.JobVersion).every((v) => v === web[0]!.JobVersion)).toBe(true);
+    expect(new Set(web.map((a) => a.NodeID)).size, `v2 on every node: ${web.map((a) => a.NodeName).join(', ')}`).toBe(3);
+  });
+
+  test('the next rollout sent round robin to the three Traefiks directly: each carries a third, every request OK', async () => {
+    const urls = runningLayout(cluster).clients.map((n) => `http://${n.address}:${entry.port}/`);
+    const report = await throughFront('rollout-three-urls', { version: 'v3', config: await configWith('v3') }, urls);
+    expect(report.deployment.status).toBe('successful');
+    expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
+    expect(report.targets.map((t) => t.url)).toEqual(urls);
+    for (const t of report.targets) {
+      expect(Math.abs(t.total - report.requests.total / 3)).toBeLessThanOrEqual(1);
+      expect(t.ok).toBe(t.total);
+    }
+  });
+
+  test('nomad node drain of a client under load: its instance migrates, its Traefik stops last, every request OK through the front', async () => {
+    const l = runningLayout(cluster);
+    const drained = (await nodes()).find((n) => n.Name === l.clients[0]!.name)!;
+    const nomad = toolPaths().nomad;
+    const drainCmd = `${nomad} node drain -address=${e.nomadAddr} -enable -yes -deadline 2m ${drained.ID}`;
+    try {
+      const report = await throughFront('node-drain', { expect: 'none', deployCmd: drainCmd });
+      expect(report.deployment.status).toBe('none');
+      expect(report.events.find((ev) => ev.kind === 'deploy-cmd-exit')?.detail).toBe('exit 0');
+      expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
+      // the drained node's instance was replaced elsewhere: three routable again by the end
+      const web = await running('web');
+      expect(web).toHaveLength(3);
+      expect(web.some((a) => a.NodeID === drained.ID)).toBe(false);
+      expect((await running('traefik')).some((a) => a.NodeID === drained.ID)).toBe(false);
+      expect(report.capacity?.routable.min).toBeGreaterThanOrEqual(2);
+    } finally {
+      // back into service, so the edge change below rolls over three Traefiks again
+      await $({ quiet: true, timeout: '30s' })`${nomad} node drain -address=${e.nomadAddr} -disable -yes ${drained.ID}`;
+      await $({ quiet: true, timeout: '30s' })`${nomad} node eligibility -address=${e.nomadAddr} -enable ${drained.ID}`;
+      const back = await waitUntil(async () => (await running('traefik')).length === 3, { timeoutMs: 60_000, intervalMs: 500 });
+      expect(back, 'Traefik placed again on the drained node once eligible').toBe(true);
+      await waitUntil(async () => (await fetch(`http://${l.clients[0]!.address}:${entry.admin}/ping`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.status === 200, { timeoutMs: 30_000, intervalMs: 500 });
+    }
+  });
+
+  test('an edge change rolls Traefik one node at a time: every request OK through the front', async () => {
+    const changed = await configWith('edge-refresh-1s', (c) => (c.traefik.discovery.refreshInterval = '1s'));
+    const report = await throughFront('edge-change', { job: 'traefik', version: 'v3', config: changed, deployOptions: { cluster, quiet: true, stacks: ['edge'] } });
+    expect(report.deployment.status).toBe('successful');
+    expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
+    expect((await running('traefik')).length).toBe(3);
+  });
+});
