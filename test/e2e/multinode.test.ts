@@ -139,6 +139,31 @@ describe('a multi-node cluster behind a health-checking front', () => {
     }
   });
 
+  test("a node's Traefik restarted mid-rollout (nomad alloc restart): the front takes it out, every request OK", async () => {
+    // The fault matrix's Traefik restart drops requests with one Traefik; behind a front the others carry them.
+    const l = runningLayout(cluster);
+    const node = (await nodes()).find((n) => n.Name === l.clients[1]!.name)!;
+    let restart: Promise<string> | undefined;
+    const report = await throughFront('traefik-restart', {
+      version: 'v4',
+      config: await configWith('v4'),
+      onEvent: (ev, addEvent) => {
+        if (ev.kind !== 'canary-placed' || restart) return;
+        addEvent('fault-traefik-restart', `Traefik on ${node.Name}`);
+        restart = (async () => {
+          const alloc = (await running('traefik')).find((a) => a.NodeID === node.ID)!;
+          // waits for the stop (accept grace + drain) and may outlast its timeout; the restart goes on
+          return requestJson(`${e.nomadAddr}/v1/client/allocation/${alloc.ID}/restart`, { method: 'POST', body: {}, timeoutMs: 30_000 }).then(() => `alloc ${alloc.ID.slice(0, 8)} restarted`, (err: unknown) => `restart call: ${(err as Error).message.split('\n')[0]}`);
+        })();
+      },
+    });
+    console.log(`[e2e] traefik restart: ${await restart}`);
+    expect(restart, 'a canary was placed, so the restart was fired').toBeDefined();
+    expect(report.deployment.status).toBe('successful');
+    expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
+    expect(await waitUntil(async () => (await running('traefik')).length === 3, { timeoutMs: 60_000, intervalMs: 500 })).toBe(true);
+  });
+
   test('an edge change rolls Traefik one node at a time: every request OK through the front', async () => {
     const changed = await configWith('edge-refresh-1s', (c) => (c.traefik.discovery.refreshInterval = '1s'));
     const report = await throughFront('edge-change', { job: 'traefik', version: 'v3', config: changed, deployOptions: { cluster, quiet: true, stacks: ['edge'] } });

@@ -221,6 +221,23 @@ describe('loadConfig()', () => {
     expect(driver.type === 'raw_exec' && driver.args).toContain(resolve('app/server.ts'));
   });
 
+  test('loads examples/multinode.yaml: Traefik on the edge host network, three instances', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'zd-path-'));
+    writeFileSync(join(bin, 'traefik'), '#!/bin/sh\n', { mode: 0o755 });
+    const config = loadConfig('examples/multinode.yaml', { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(config.traefik.hostNetwork).toBe('edge');
+    expect(config.traefik.entryPoint.host).toBe('');
+    expect(config.services[0]!.count).toBe(3);
+  });
+
+  test('loads examples/hetzner-deploy.yaml: the Hetzner nodes\' edge network and ports, ACLs on, an accept grace longer than the load balancer needs to notice', () => {
+    const config = loadConfig('examples/hetzner-deploy.yaml', { env: NO_ENV });
+    expect(config.traefik).toMatchObject({ hostNetwork: 'edge', adminPort: 8082, entryPoint: { port: 80 } });
+    expect(config.cluster.consul.acl).toBe(true);
+    // the stack's load balancer: interval 5 s × 2 retries + 3 s timeout
+    expect(config.traefik.acceptGraceMs).toBeGreaterThan(5_000 * 2 + 3_000);
+  });
+
   test('refuses a raw_exec command that is not on PATH, naming the field', () => {
     expect(() => loadConfig('examples/local.yaml', { env: { PATH: '/nonexistent' } })).toThrow(/services\[0\]\.driver\.command: "node" — is not an executable on PATH/);
   });
