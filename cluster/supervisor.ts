@@ -206,6 +206,12 @@ export async function healthChecks(e: ClusterEnv, token: string | undefined, l?:
       }
       if (problems.length) throw new Error(problems.join('; '));
       if (nodes.length < expected) throw new Error(`${nodes.length} of ${expected} nodes registered`);
+      // A job with Consul services may run only where Nomad has found its Consul agent (an implicit
+      // constraint on attr.consul.version); a node that has not yet would silently take no instances.
+      for (const node of nodes) {
+        const detail = await getJson<{ Attributes?: Record<string, string> }>(`${e.nomadAddr}/v1/node/${node.ID}`);
+        if (!detail.Attributes?.['consul.version']) throw new Error(`${node.Name} has not found its Consul agent yet`);
+      }
       return `${nodes.map((n) => n.Name).join(', ')} ready, raw_exec healthy`;
     }),
     check('nomad registered in consul (ACL token works)', async () => {
