@@ -26,7 +26,8 @@ export async function main(argv = process.argv): Promise<number> {
     portBase: Number(o.portBase),
     readyTimeoutMs: Number(o.timeout) * 1000,
     ...(o.nodes !== undefined ? { nodes: Number(o.nodes) } : {}),
-    front: { port: Number(o.frontPort), edgePort: Number(o.edgePort), edgeAdminPort: Number(o.edgeAdminPort) },
+    // down and status read the front's ports from what up recorded
+    ...(cmd === 'up' ? { front: { port: Number(o.frontPort), edgePort: Number(o.edgePort), edgeAdminPort: Number(o.edgeAdminPort) } } : {}),
   };
   try {
     if (cmd === 'up') {

@@ -164,6 +164,23 @@ describe('a multi-node cluster behind a health-checking front', () => {
     expect(await waitUntil(async () => (await running('traefik')).length === 3, { timeoutMs: 60_000, intervalMs: 500 })).toBe(true);
   });
 
+  test('negative control: the same Traefik restart with the load sent to the three Traefiks directly, no front — the restarted one drops requests', async () => {
+    const l = runningLayout(cluster);
+    const node = (await nodes()).find((n) => n.Name === l.clients[1]!.name)!;
+    const alloc = (await running('traefik')).find((a) => a.NodeID === node.ID)!;
+    const urls = l.clients.map((n) => `http://${n.address}:${entry.port}/`);
+    const restartCmd = `${toolPaths().nomad} alloc restart -address=${e.nomadAddr} ${alloc.ID}`;
+    const report = await throughFront('traefik-restart-no-front', { expect: 'none', deployCmd: restartCmd }, urls);
+    expect(report.deployment.status).toBe('none');
+    expect(report.events.find((ev) => ev.kind === 'deploy-cmd-exit')?.detail).toBe('exit 0');
+    const byUrl = Object.fromEntries(report.targets.map((t) => [t.url, t.notOk]));
+    console.log(`[e2e] no front: not OK per URL ${JSON.stringify(byUrl)}`);
+    expect(byUrl[urls[1]!], 'the restarted Traefik, with nothing in front to route around it').toBeGreaterThan(0);
+    expect(byUrl[urls[0]!]).toBe(0);
+    expect(byUrl[urls[2]!]).toBe(0);
+    expect(await waitUntil(async () => (await fetch(`http://${l.clients[1]!.address}:${entry.admin}/ping`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.status === 200, { timeoutMs: 30_000, intervalMs: 500 })).toBe(true);
+  });
+
   test('an edge change rolls Traefik one node at a time: every request OK through the front', async () => {
     const changed = await configWith('edge-refresh-1s', (c) => (c.traefik.discovery.refreshInterval = '1s'));
     const report = await throughFront('edge-change', { job: 'traefik', version: 'v3', config: changed, deployOptions: { cluster, quiet: true, stacks: ['edge'] } });
