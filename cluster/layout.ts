@@ -250,74 +250,84 @@ export interface GossipKeys {
   nomad: string;
 }
 
+/** One loopback node's agents: what differs between the all-in-one node, the server node and a client node. */
+interface LoopbackNode {
+  readonly role: AgentInput['role'];
+  readonly nodeName: string;
+  readonly address: string;
+  readonly dataDirs: AgentInput['dataDirs'];
+  readonly join: readonly string[];
+  /** a Nomad client's own share of the dynamic ports and its alloc mounts dir */
+  readonly client?: { readonly dynamicPorts: { min: number; max: number }; readonly allocMountsDir: string };
+}
+
 /**
- * The agent-config input of the loopback cluster: one all-in-one node on 127.0.0.1, the same
- * generator and input shape as a Hetzner node (hetzner/cloud-init.ts), with loopback addresses,
- * this cluster's port block, raw_exec only and no Nomad ACLs (the kit deploys locally without a
- * Nomad token).
+ * Loopback addresses, this cluster's port block (every node the same numbers on its own address),
+ * raw_exec only, no Nomad ACLs (the kit deploys locally without a Nomad token); the same generator
+ * and input shape as a Hetzner node (hetzner/cloud-init.ts).
  */
-export function localAgentInput(l: ClusterLayout, token: string, keys: GossipKeys): AgentInput {
+function loopbackAgentInput(l: ClusterLayout, token: string, keys: GossipKeys, node: LoopbackNode): AgentInput {
   const p = l.ports;
-  if (l.clients.length) {
-    // the server node of a multi-node cluster: Consul and Nomad servers only
-    return { role: 'server', nodeName: `zerodrop-${p.nomad.http}`, dataDirs: { consul: l.consul.dataDir, nomad: l.nomad.dataDir }, address: '127.0.0.1', apiAddress: '127.0.0.1', ports: { consul: p.consul, nomad: p.nomad }, join: [], bootstrapExpect: 1, gossipKeys: keys, consulToken: token, nomadAcl: false };
-  }
   return {
-    role: 'all-in-one',
-    nodeName: `zerodrop-${p.nomad.http}`,
-    dataDirs: { consul: l.consul.dataDir, nomad: l.nomad.dataDir },
-    address: '127.0.0.1',
-    apiAddress: '127.0.0.1',
+    role: node.role,
+    nodeName: node.nodeName,
+    dataDirs: node.dataDirs,
+    address: node.address,
+    apiAddress: node.address,
     ports: { consul: p.consul, nomad: p.nomad },
-    join: [],
+    join: node.join,
     bootstrapExpect: 1,
     gossipKeys: keys,
     consulToken: token,
     nomadAcl: false,
-    client: {
-      // zerodrop runs raw_exec only here; docker would poll a daemon that is not there
-      drivers: ['raw_exec'],
-      maxKillTimeout: '30s',
-      // dynamic ports land on 127.0.0.1, inside this cluster's block
-      networkInterface: 'lo',
-      dynamicPorts: p.dynamic,
-      // next to the data dir by default, i.e. loose in the state dir; named so down removes it
-      allocMountsDir: l.nomad.allocMountsDir,
-      hostNetworks: { [EDGE_HOST_NETWORK]: '127.0.0.1/32' },
-    },
+    ...(node.client
+      ? {
+          client: {
+            // zerodrop runs raw_exec only here; docker would poll a daemon that is not there
+            drivers: ['raw_exec'],
+            maxKillTimeout: '30s',
+            // allocations listen on 127.0.0.1 on every node, inside this node's share of the block
+            networkInterface: 'lo',
+            dynamicPorts: node.client.dynamicPorts,
+            // next to the data dir by default, i.e. loose in the state dir; named so down removes it
+            allocMountsDir: node.client.allocMountsDir,
+            // where the kit's Traefik listens with traefik.hostNetwork: edge (a Hetzner node: its private address)
+            hostNetworks: { [EDGE_HOST_NETWORK]: `${node.address}/32` },
+          },
+        }
+      : {}),
   };
 }
 
 /**
- * The agent input of a client node of a multi-node cluster: a Consul client agent and a Nomad client
- * on the node's own 127.0.0.x, joining the server on 127.0.0.1, with the same ports as the server
- * (other address), its own share of the dynamic range, and the `edge` host network on its address,
- * where the kit's Traefik listens (the Hetzner nodes get the same, on their private address).
+ * The agent input of the cluster's first node on 127.0.0.1: the all-in-one node of a one-node
+ * cluster, or the server node (Consul and Nomad servers only) of a multi-node one.
+ */
+export function localAgentInput(l: ClusterLayout, token: string, keys: GossipKeys): AgentInput {
+  const multi = l.clients.length > 0;
+  return loopbackAgentInput(l, token, keys, {
+    role: multi ? 'server' : 'all-in-one',
+    nodeName: `zerodrop-${l.ports.nomad.http}`,
+    address: '127.0.0.1',
+    dataDirs: { consul: l.consul.dataDir, nomad: l.nomad.dataDir },
+    join: [],
+    ...(multi ? {} : { client: { dynamicPorts: l.ports.dynamic, allocMountsDir: l.nomad.allocMountsDir } }),
+  });
+}
+
+/**
+ * A client node of a multi-node cluster: a Consul client agent and a Nomad client on the node's own
+ * 127.0.0.x, joining the server on 127.0.0.1, with its own share of the dynamic range.
  */
 export function localNodeAgentInput(l: ClusterLayout, node: NodeLayout, token: string, keys: GossipKeys): AgentInput {
-  const p = l.ports;
-  return {
+  return loopbackAgentInput(l, token, keys, {
     role: 'client',
     nodeName: node.name,
-    dataDirs: { consul: node.consul.dataDir, nomad: node.nomad.dataDir },
     address: node.address,
-    apiAddress: node.address,
-    ports: { consul: p.consul, nomad: p.nomad },
+    dataDirs: { consul: node.consul.dataDir, nomad: node.nomad.dataDir },
     join: ['127.0.0.1'],
-    bootstrapExpect: 1,
-    gossipKeys: keys,
-    consulToken: token,
-    nomadAcl: false,
-    client: {
-      drivers: ['raw_exec'],
-      maxKillTimeout: '30s',
-      // allocations bind 127.0.0.1 on every node, so each node allocates from its own range
-      networkInterface: 'lo',
-      dynamicPorts: node.dynamic,
-      allocMountsDir: node.nomad.allocMountsDir,
-      hostNetworks: { [EDGE_HOST_NETWORK]: `${node.address}/32` },
-    },
-  };
+    client: { dynamicPorts: node.dynamic, allocMountsDir: node.nomad.allocMountsDir },
+  });
 }
 
 /** Consul's JSON config (holds the management token and the gossip key: written mode 0600). */

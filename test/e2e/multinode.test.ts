@@ -9,26 +9,22 @@
  *   - an edge change: Traefik rolls one node at a time behind the front.
  * Needs `npm run tools`; adds 127.0.0.2–4 to lo while it runs (as root).
  */
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { clusterDown, clusterEnv, clusterUp, readToken, runningLayout } from '../../cluster/index.ts';
-import { deploy } from '../../deploy/index.ts';
+import { describe, expect, test } from 'vitest';
+import { clusterEnv, readToken, runningLayout } from '../../cluster/index.ts';
 import { requestJson } from '../../lib/http.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { verify, type VerifyOptions } from '../../verify/index.ts';
-import { expectCutOverMeasured, keepTraefikProblems, localConfigWith, missingTools, phase, traefikProblems, verifyOn } from './support.ts';
+import { expectCutOverMeasured, phase, useLocalCluster, verifyOn } from './support.ts';
 
 const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-multinode'), portBase: 24100 };
 const entry = { port: 19080, admin: 19082 };
 const front = { port: 19080, edgePort: entry.port, edgeAdminPort: entry.admin };
 const reports = path.join(process.cwd(), 'reports', 'e2e', 'multinode');
 const e = clusterEnv(cluster);
-const configDir = path.join(cluster.stateDir, 'configs');
-const configWith = (name: string, change: (c: any) => void = () => undefined) => localConfigWith(configDir, name, entry, change, 'multinode');
 
 interface Alloc { ID: string; NodeID: string; NodeName: string; JobVersion: number; ClientStatus: string; DesiredStatus: string }
 interface Node { ID: string; Name: string; SchedulingEligibility: string }
@@ -58,21 +54,7 @@ async function throughFront(name: string, over: Partial<VerifyOptions>, urls = [
 }
 
 describe('a multi-node cluster behind a health-checking front', () => {
-  beforeAll(async () => {
-    const missing = missingTools();
-    if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
-    await rm(cluster.stateDir, { recursive: true, force: true });
-    await phase('cluster up --nodes 3', () => clusterUp({ ...cluster, nodes: 3, front, log: () => undefined }));
-    const v1 = await configWith('v1');
-    await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
-  });
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') console.log(`[e2e] Traefik warnings and errors (the last 40):\n${(await traefikProblems(cluster)).slice(-40).join('\n') || '(none)'}`);
-  });
-  afterAll(async () => {
-    await keepTraefikProblems(cluster);
-    await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
-  });
+  const { configWith } = useLocalCluster(cluster, entry, undefined, { nodes: 3, front, example: 'multinode' });
 
   test('three client nodes, a Traefik on each on its own address, v1 spread one per node', async () => {
     const l = runningLayout(cluster);

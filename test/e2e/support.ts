@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { clusterDown, clusterUp } from '../../cluster/index.ts';
+import { clusterDown, clusterUp, type FrontOptions } from '../../cluster/index.ts';
 import { deploy } from '../../deploy/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import type { VerifyOptions } from '../../verify/index.ts';
@@ -103,17 +103,18 @@ export function expectCutOverMeasured(report: { events: readonly { kind: string;
 
 /**
  * Registers the hooks of an e2e file that owns a local cluster: fail (never skip) when the servers
- * are not built; cluster up and both stacks deployed at v1 with examples/local.yaml on `entry`'s
- * ports (plus `v1Change`) before the tests; cluster down after them. Returns the file's config writer.
+ * are not built; cluster up (`shape`: nodes and front, default one node) and both stacks deployed
+ * at v1 with examples/<shape.example, default local>.yaml on `entry`'s ports (plus `v1Change`)
+ * before the tests; cluster down after them. Returns the file's config writer.
  */
-export function useLocalCluster(cluster: E2eCluster, entry: E2eEntry, v1Change: (c: any) => void = () => undefined) {
+export function useLocalCluster(cluster: E2eCluster, entry: E2eEntry, v1Change: (c: any) => void = () => undefined, shape: { nodes?: number; front?: Partial<FrontOptions>; example?: string } = {}) {
   const configDir = path.join(cluster.stateDir, 'configs');
-  const configWith = (name: string, change: (c: any) => void = () => undefined) => localConfigWith(configDir, name, entry, change);
+  const configWith = (name: string, change: (c: any) => void = () => undefined) => localConfigWith(configDir, name, entry, change, shape.example);
   beforeAll(async () => {
     const missing = missingTools();
     if (missing.length) throw new Error(`not built: ${missing.join(', ')} — run \`npm run tools\` first`);
     await rm(cluster.stateDir, { recursive: true, force: true });
-    await phase('cluster up', () => clusterUp({ ...cluster, log: () => undefined }));
+    await phase(shape.nodes ? `cluster up --nodes ${shape.nodes}` : 'cluster up', () => clusterUp({ ...cluster, ...shape, log: () => undefined }));
     const v1 = await configWith('v1', v1Change);
     await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', config: v1 }));
   });
@@ -141,7 +142,7 @@ async function allocLogDirs(cluster: E2eCluster): Promise<string[]> {
 }
 
 /** Writes Traefik's warnings and errors to reports/e2e/<cluster>/traefik-problems.log before the cluster goes down (which removes the logs). */
-export async function keepTraefikProblems(cluster: E2eCluster): Promise<void> {
+async function keepTraefikProblems(cluster: E2eCluster): Promise<void> {
   const dir = path.join(process.cwd(), 'reports', 'e2e', path.basename(cluster.stateDir));
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'traefik-problems.log'), (await traefikProblems(cluster)).join('\n') + '\n');
