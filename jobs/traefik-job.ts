@@ -1,6 +1,7 @@
 import { toNanos } from '../config/duration.ts';
 import type { ZerodropConfig } from '../config/schema.ts';
 import { TRAEFIK_PING, traefikPlan } from '../timing/model.ts';
+import { traefikCatalogReadyTags } from '../traefik/catalog-ready.ts';
 import { traefikStaticYaml } from '../traefik/static-config.ts';
 import { jobIdentity, type NomadJob } from './nomad-api.ts';
 
@@ -52,6 +53,8 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 
             Name: t.jobName,
             PortLabel: 'admin',
             Provider: 'consul',
+            // the route a front load balancer checks: it exists only once Traefik has read the catalog
+            Tags: traefikCatalogReadyTags(t),
             Checks: [{ Name: `${t.jobName}-ping`, Type: 'http', PortLabel: 'admin', Path: '/ping', Interval: toNanos(TRAEFIK_PING.intervalMs), Timeout: toNanos(TRAEFIK_PING.timeoutMs) }],
           },
         ],

@@ -30,7 +30,7 @@ export class EdgeStack extends TerraformStack {
       const policy = new AclPolicy(this, 'traefik-policy', {
         name: `zerodrop-${name}`,
         description: 'zerodrop: Traefik consulCatalog reads the routed services (least privilege)',
-        rules: escapeTerraformTemplate(traefikConsulPolicyRules(config.services.map((s) => s.name))),
+        rules: escapeTerraformTemplate(traefikConsulPolicyRules([...config.services.map((s) => s.name), config.traefik.jobName])),
       });
       const token = new AclToken(this, 'traefik-token', { description: `zerodrop: ${name} consulCatalog`, policies: [policy.name] });
       const secret = new DataConsulAclTokenSecretId(this, 'traefik-token-secret', { accessorId: token.accessorId });

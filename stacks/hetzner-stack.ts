@@ -8,6 +8,7 @@ import { LoadBalancerTargetA as LoadBalancerTarget } from '../.gen/providers/hcl
 import { Network } from '../.gen/providers/hcloud/network/index.ts';
 import { NetworkSubnet } from '../.gen/providers/hcloud/network-subnet/index.ts';
 import { HcloudProvider } from '../.gen/providers/hcloud/provider/index.ts';
+import { CATALOG_READY_PATH } from '../traefik/catalog-ready.ts';
 import { Server } from '../.gen/providers/hcloud/server/index.ts';
 import { SshKey } from '../.gen/providers/hcloud/ssh-key/index.ts';
 import { loadBalancerIp, nodePlans, renderCloudInit, secretPlaceholder, SECRET_VARIABLES } from '../hetzner/cloud-init.ts';
@@ -89,7 +90,7 @@ export class HetznerStack extends TerraformStack {
       protocol: 'http',
       listenPort: 80,
       destinationPort: config.entryPort,
-      healthCheck: { protocol: 'http', port: config.adminPort, interval: 5, timeout: 3, retries: 2, http: { path: '/ping', statusCodes: ['200'] } },
+      healthCheck: { protocol: 'http', port: config.adminPort, interval: 5, timeout: 3, retries: 2, http: { path: CATALOG_READY_PATH, statusCodes: ['200'] } },
     });
     plans.forEach((node, i) => {
       if (node.role === 'server') return; // no Traefik on a server-only node

@@ -1,6 +1,7 @@
 /**
  * Consul ACL rules for Traefik's consulCatalog provider: read the catalog entries
- * (services and their health, which needs node reads) of the routed services, and nothing else.
+ * (services and their health, which needs node reads) of the routed services, and nothing else
+ * (Traefik's own service is one: its tags define the catalog-ready route).
  */
 export function traefikConsulPolicyRules(serviceNames: readonly string[]): string {
   const services = [...serviceNames].sort().map((name) => `service "${name}" {\n  policy = "read"\n}`);

@@ -1,12 +1,14 @@
 import { stringify } from 'yaml';
 import { formatDuration as d } from '../config/duration.ts';
+import { CATALOG_READY_PATH } from './catalog-ready.ts';
 import { listenAddress } from './static-config.ts';
 
 /**
  * A front proxy before the nodes' Traefiks, as a cloud load balancer would be: a plain Traefik
  * (file provider, outside Nomad) that sends every request to one of the nodes' entry points and
- * health-checks each node's Traefik on its admin port's /ping. A node whose Traefik drains (/ping
- * answers 503 for `traefik.acceptGrace`) or stops is taken out after one failed check.
+ * health-checks each node's Traefik on its admin port (CATALOG_READY_PATH: /ping's answer, once
+ * that Traefik has loaded the catalog). A node whose Traefik drains (503 for `traefik.acceptGrace`),
+ * stops or has not loaded the catalog yet is taken out after one failed check.
  */
 export interface FrontProxyProps {
   /** where the front listens */
@@ -14,7 +16,7 @@ export interface FrontProxyProps {
   readonly port: number;
   /** the nodes' Traefik entry points, e.g. `http://10.0.1.11:80` */
   readonly backends: readonly string[];
-  /** the nodes' Traefik admin port (/ping) */
+  /** the nodes' Traefik admin port (CATALOG_READY_PATH) */
   readonly healthPort: number;
   readonly checkIntervalMs: number;
   readonly checkTimeoutMs: number;
@@ -44,7 +46,7 @@ export function frontProxyDynamicConfig(p: FrontProxyProps): Record<string, unkn
             // the Host header goes through: the nodes' Traefiks route by it
             passHostHeader: true,
             servers: p.backends.map((url) => ({ url })),
-            healthCheck: { path: '/ping', port: p.healthPort, interval: d(p.checkIntervalMs), timeout: d(p.checkTimeoutMs) },
+            healthCheck: { path: CATALOG_READY_PATH, port: p.healthPort, interval: d(p.checkIntervalMs), timeout: d(p.checkTimeoutMs) },
           },
         },
       },

@@ -12,8 +12,8 @@ describe('front proxy config', () => {
     expect(dyn.http.services.front.loadBalancer.servers).toEqual([{ url: 'http://127.0.0.2:19080' }, { url: 'http://127.0.0.3:19080' }, { url: 'http://127.0.0.4:19080' }]);
   });
 
-  test("health-checks each node's /ping on the admin port, every second, and passes the Host header on", () => {
-    expect(dyn.http.services.front.loadBalancer).toMatchObject({ passHostHeader: true, healthCheck: { path: '/ping', port: 19082, interval: '1s', timeout: '1s' } });
+  test("health-checks each node's catalog-ready path (/ping's answer once the catalog is loaded) on the admin port, every second, and passes the Host header on", () => {
+    expect(dyn.http.services.front.loadBalancer).toMatchObject({ passHostHeader: true, healthCheck: { path: '/ready', port: 19082, interval: '1s', timeout: '1s' } });
   });
 
   test('listens on 127.0.0.1 (the nodes use .2 and up, so the port may repeat) and reads only its own file', () => {

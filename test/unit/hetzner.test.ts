@@ -234,9 +234,9 @@ describe('HetznerStack', () => {
     expect(node.user_data.startsWith('#cloud-config\n')).toBe(true);
   });
 
-  test('load balancer checks Traefik /ping on the admin port and targets the clients over the private network', () => {
+  test("load balancer checks Traefik's catalog-ready path (/ready: /ping's answer once the catalog is loaded) on the admin port and targets the clients over the private network", () => {
     const svc = Object.values(r.hcloud_load_balancer_service)[0] as Record<string, unknown>;
-    expect(svc).toMatchObject({ protocol: 'http', listen_port: 80, destination_port: 80, health_check: { protocol: 'http', port: 8082, http: { path: '/ping', status_codes: ['200'] } } });
+    expect(svc).toMatchObject({ protocol: 'http', listen_port: 80, destination_port: 80, health_check: { protocol: 'http', port: 8082, http: { path: '/ready', status_codes: ['200'] } } });
     const targets = Object.values(r.hcloud_load_balancer_target) as { use_private_ip: boolean }[];
     expect(targets).toHaveLength(2);
     expect(targets.every((t) => t.use_private_ip)).toBe(true);

@@ -237,6 +237,19 @@ describe('traefikJob()', () => {
     expect(task.Templates![0]!.EmbeddedTmpl).not.toContain('NOMAD_IP_web');
   });
 
+  test("registers Traefik in Consul with the catalog-ready route: /ready on the admin entry point to ping@internal, a route Traefik has only once it read the catalog", () => {
+    const service = job.TaskGroups[0]!.Services![0]!;
+    expect(service.Tags).toEqual([
+      'traefik.enable=true',
+      'zerodrop.edge=traefik',
+      'traefik.http.routers.traefik-catalog-ready.rule=Path(`/ready`)',
+      'traefik.http.routers.traefik-catalog-ready.entrypoints=traefik',
+      'traefik.http.routers.traefik-catalog-ready.service=ping@internal',
+    ]);
+    // Consul's own check (Nomad's update gate) stays on /ping: /ready needs a passing Traefik in the catalog first
+    expect(service.Checks[0]!.Path).toBe('/ping');
+  });
+
   test('renders its static config into the secrets dir, reading the Consul token from a Nomad variable', () => {
     expect(task.Templates![0]).toMatchObject({ DestPath: 'secrets/traefik.yaml', Perms: '0600' });
     expect(task.Templates![0]!.EmbeddedTmpl).toContain('token: \'{{ with nomadVar "nomad/jobs/traefik" }}{{ .consul_token }}{{ end }}\'');

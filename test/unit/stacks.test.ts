@@ -83,6 +83,8 @@ describe('EdgeStack', () => {
 
   test('creates a Consul policy for Traefik that reads only the routed services', () => {
     expect(edge.resource.consul_acl_policy['traefik-policy'].rules).toContain('service "api" {');
+    // and Traefik's own service: its tags define the catalog-ready route a front checks
+    expect(edge.resource.consul_acl_policy['traefik-policy'].rules).toContain('service "traefik" {');
     expect(edge.resource.consul_acl_policy['traefik-policy'].rules).not.toMatch(/write|service_prefix/);
   });
 
