@@ -53,6 +53,22 @@ async function throughFront(name: string, over: Partial<VerifyOptions>, urls = [
   return report;
 }
 
+interface Probe { atMs: number; ping: number; ready: number; entry: number }
+
+/** One node's Traefik, every 20 ms for `forMs`: /ping and /ready on the admin port, GET / for web.localhost on the entry point (0 = no answer). */
+async function probeTraefik(address: string, forMs: number): Promise<Probe[]> {
+  const status = (url: string, host?: string) =>
+    fetch(url, { signal: AbortSignal.timeout(500), ...(host ? { headers: { host } } : {}) }).then((r) => (void r.body?.cancel(), r.status), () => 0);
+  const samples: Probe[] = [];
+  const start = Date.now();
+  for (let i = 0; i < forMs / 20 && Date.now() - start < forMs; i++) {
+    const [ping, ready, routed] = await Promise.all([status(`http://${address}:${entry.admin}/ping`), status(`http://${address}:${entry.admin}/ready`), status(`http://${address}:${entry.port}/`, 'web.localhost')]);
+    samples.push({ atMs: Date.now() - start, ping, ready, entry: routed });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return samples;
+}
+
 describe('a multi-node cluster behind a health-checking front', () => {
   const { configWith } = useLocalCluster(cluster, entry, undefined, { nodes: 3, front, example: 'multinode' });
 
@@ -126,12 +142,14 @@ describe('a multi-node cluster behind a health-checking front', () => {
     const l = runningLayout(cluster);
     const node = (await nodes()).find((n) => n.Name === l.clients[1]!.name)!;
     let restart: Promise<string> | undefined;
+    let probe: Promise<Probe[]> | undefined;
     const report = await throughFront('traefik-restart', {
       version: 'v4',
       config: await configWith('v4'),
       onEvent: (ev, addEvent) => {
         if (ev.kind !== 'canary-placed' || restart) return;
         addEvent('fault-traefik-restart', `Traefik on ${node.Name}`);
+        probe = probeTraefik(l.clients[1]!.address, 40_000);
         restart = (async () => {
           const alloc = (await running('traefik')).find((a) => a.NodeID === node.ID)!;
           // waits for the stop (accept grace + drain) and may outlast its timeout; the restart goes on
@@ -141,6 +159,18 @@ describe('a multi-node cluster behind a health-checking front', () => {
     });
     console.log(`[e2e] traefik restart: ${await restart}`);
     expect(restart, 'a canary was placed, so the restart was fired').toBeDefined();
+    // The mechanism, on the restarted node itself: once /ready answers 200 again, its entry point
+    // routes (no 404); /ping may answer 200 earlier, while the entry point still answers 404.
+    const samples = await probe!;
+    const down = samples.findIndex((p) => p.ready !== 200);
+    const readyAgain = samples.findIndex((p, i) => i > down && p.ready === 200);
+    expect(down, 'the probe saw the restart (/ready not 200)').toBeGreaterThanOrEqual(0);
+    expect(readyAgain, '/ready answered 200 again').toBeGreaterThan(down);
+    const after = samples.slice(readyAgain);
+    expect(after.filter((p) => p.entry === 404), '404 from the entry point after /ready said 200').toEqual([]);
+    const pingFirst = samples.findIndex((p, i) => i > down && p.ping === 200);
+    const notFoundWhilePing = samples.filter((p, i) => i >= pingFirst && i < readyAgain && p.entry === 404).length;
+    console.log(`[e2e] restarted node: ${samples.length} probes; /ping 200 again at ${(samples[pingFirst]!.atMs / 1000).toFixed(3)} s, /ready at ${(samples[readyAgain]!.atMs / 1000).toFixed(3)} s; 404s from the entry point while /ping said 200 and /ready did not: ${notFoundWhilePing}`);
     expect(report.deployment.status).toBe('successful');
     expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
     expect(await waitUntil(async () => (await running('traefik')).length === 3, { timeoutMs: 60_000, intervalMs: 500 })).toBe(true);
