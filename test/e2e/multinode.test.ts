@@ -9,6 +9,7 @@
  *   - an edge change: Traefik rolls one node at a time behind the front.
  * Needs `npm run tools`; adds 127.0.0.2–4 to lo while it runs (as root).
  */
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
@@ -57,8 +58,16 @@ interface Probe { atMs: number; ping: number; ready: number; entry: number }
 
 /** One node's Traefik, every 20 ms for `forMs`: /ping and /ready on the admin port, GET / for web.localhost on the entry point (0 = no answer). */
 async function probeTraefik(address: string, forMs: number): Promise<Probe[]> {
+  // node:http, not fetch: fetch drops a Host header
   const status = (url: string, host?: string) =>
-    fetch(url, { signal: AbortSignal.timeout(500), ...(host ? { headers: { host } } : {}) }).then((r) => (void r.body?.cancel(), r.status), () => 0);
+    new Promise<number>((resolve) => {
+      const req = http.get(url, { timeout: 500, ...(host ? { headers: { host } } : {}) }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(0));
+    });
   const samples: Probe[] = [];
   const start = Date.now();
   for (let i = 0; i < forMs / 20 && Date.now() - start < forMs; i++) {
