@@ -1,9 +1,10 @@
 /**
  * The verifier's `--deploy-cmd`: `bash -c CMD` in a process group of its own, so that stopping it
  * (Ctrl-C, or the run's deadline) reaches everything it started (npm → tsx → cdktf → terraform →
- * providers), not only the shell. Stopping: SIGTERM to the group, up to `graceMs` for it to go,
- * then SIGKILL to whatever is left. The run waits until the group is gone, so nothing it started
- * outlives it.
+ * providers), not only the shell. cdktf runs terraform on a pseudo-terminal, in a session (and
+ * group) of its own, so the group alone is not enough: every descendant of the shell counts too.
+ * Stopping: SIGTERM to the group and to every descendant, up to `graceMs` for them to go, then
+ * SIGKILL to whatever is left. The run waits until they are gone, so nothing it started outlives it.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -29,19 +30,19 @@ export function deployCmdExitDetail(r: DeployCmdResult): string {
   return `${how}${why}${r.leftover?.length ? `; still alive after SIGKILL: ${r.leftover.join(', ')}` : ''}`;
 }
 
-/**
- * Live (not zombie) processes in process group `pgid`, from /proc. Orphans of the group are
- * reparented and may never be reaped where pid 1 does not reap; those zombies do not count.
- */
-export function liveGroupMembers(pgid: number): number[] {
-  let pids: string[];
+/** A live process; `start` (clock ticks after boot) tells it from a later one with the same pid. */
+interface Proc { pid: number; ppid: number; pgid: number; start: number }
+
+/** Live (not zombie) processes from /proc; undefined where there is no /proc. */
+function liveProcs(): Proc[] | undefined {
+  let names: string[];
   try {
-    pids = readdirSync('/proc');
+    names = readdirSync('/proc');
   } catch {
-    return groupSignalable(pgid) ? [pgid] : [];
+    return undefined;
   }
-  const out: number[] = [];
-  for (const name of pids) {
+  const out: Proc[] = [];
+  for (const name of names) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
     let stat: string;
@@ -51,10 +52,54 @@ export function liveGroupMembers(pgid: number): number[] {
       continue;
     }
     // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses, so read after the last ')'.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') out.push(pid);
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // f[0] state, f[1] ppid, f[2] pgrp, f[19] starttime (fields 3, 4, 5 and 22 of proc(5))
+    if (f[0] !== 'Z' && f[0] !== 'X') out.push({ pid, ppid: Number(f[1]), pgid: Number(f[2]), start: Number(f[19]) });
   }
   return out;
+}
+
+/**
+ * Live (not zombie) processes in process group `pgid`, from /proc. Orphans of the group are
+ * reparented and may never be reaped where pid 1 does not reap; those zombies do not count.
+ */
+export function liveGroupMembers(pgid: number): number[] {
+  const procs = liveProcs();
+  if (!procs) return groupSignalable(pgid) ? [pgid] : [];
+  return procs.filter((p) => p.pgid === pgid).map((p) => p.pid);
+}
+
+/** A process as /proc shows it: pid, and start time to tell it from a later one with the same pid. */
+export interface ProcId {
+  readonly pid: number;
+  readonly start: number;
+}
+
+/** Live descendants of `pid` (children, their children, …; in any group or session), from /proc. */
+export function liveDescendants(pid: number): ProcId[] {
+  const procs = liveProcs() ?? [];
+  const root = procs.find((p) => p.pid === pid);
+  return root ? descendants([root], procs).map(({ pid: id, start }) => ({ pid: id, start })) : [];
+}
+
+/** Those of `list` still alive (same pid, same start time, not a zombie). */
+export function stillAlive(list: readonly ProcId[]): ProcId[] {
+  const procs = liveProcs() ?? [];
+  return list.filter((x) => procs.some((p) => p.pid === x.pid && p.start === x.start));
+}
+
+/** Every live descendant of `roots` (live processes themselves). */
+function descendants(roots: readonly Proc[], procs: readonly Proc[]): Proc[] {
+  const children = new Map<number, Proc[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const found: Proc[] = [];
+  const todo = roots.flatMap((r) => children.get(r.pid) ?? []);
+  while (todo.length) {
+    const p = todo.pop()!;
+    found.push(p);
+    todo.push(...(children.get(p.pid) ?? []));
+  }
+  return found;
 }
 
 function groupSignalable(pgid: number): boolean {
@@ -63,6 +108,14 @@ function groupSignalable(pgid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
   }
 }
 
@@ -96,16 +149,33 @@ export async function runDeployCmd(cmd: string, o: { cwd: string; timeoutMs: num
     const first = await Promise.race([exited.then((r) => ({ r })), stopping.then(() => undefined)]);
     if (first) return first.r;
     stopped = stop.signal.reason as 'aborted' | 'timeout';
-    signalGroup(pgid, 'SIGTERM');
+    // What it started, taken before the first signal (the shell's death reparents its children) and
+    // again at every check: its group, and the descendants in any group (terraform on cdktf's pseudo-terminal).
+    const known = new Map<number, number>(); // pid → start time, of every process seen that it started
+    /** Its live processes: its group's, and every process seen so far with their live descendants (in any group). */
+    const left = (): number[] => {
+      const procs = liveProcs();
+      if (!procs) return groupSignalable(pgid) ? [pgid] : [];
+      const seen = procs.filter((p) => p.pgid === pgid || known.get(p.pid) === p.start);
+      const live = [...seen, ...descendants(seen, procs)];
+      for (const p of live) known.set(p.pid, p.start);
+      return [...new Set(live.map((p) => p.pid))];
+    };
+    const signalAll = (sig: NodeJS.Signals) => {
+      const pids = left();
+      signalGroup(pgid, sig);
+      for (const p of pids) signalPid(p, sig);
+    };
+    signalAll('SIGTERM');
     const graceEnd = Date.now() + (o.graceMs ?? STOP_GRACE_MS);
-    while (liveGroupMembers(pgid).length && Date.now() < graceEnd) await sleep(100);
+    while (left().length && Date.now() < graceEnd) await sleep(100);
     let leftover: number[] = [];
-    if (liveGroupMembers(pgid).length) {
-      signalGroup(pgid, 'SIGKILL');
+    if (left().length) {
+      signalAll('SIGKILL');
       const killEnd = Date.now() + 1000;
-      while ((leftover = liveGroupMembers(pgid)).length && Date.now() < killEnd) await sleep(50);
+      while ((leftover = left()).length && Date.now() < killEnd) await sleep(50);
     }
-    // The shell is in the group: it has gone by now (a process SIGKILL cannot end is stuck in the kernel; do not wait on it forever).
+    // The shell was signalled: it has gone by now (a process SIGKILL cannot end is stuck in the kernel; do not wait on it forever).
     const r = await Promise.race([exited, sleep(1000).then(() => ({ exitCode: null, signal: 'SIGKILL' as const }))]);
     return { ...r, stopped, ...(leftover.length ? { leftover } : {}) };
   } finally {

@@ -22,7 +22,7 @@ import { describe, expect, test } from 'vitest';
 import { clusterEnv } from '../../cluster/index.ts';
 import { deploymentEnded, jobVersion, nomadGet, type NomadDeployment } from '../../lib/nomad.ts';
 import { waitUntil } from '../../lib/wait.ts';
-import { liveGroupMembers } from '../../verify/index.ts';
+import { liveDescendants, liveGroupMembers, stillAlive, type ProcId } from '../../verify/index.ts';
 import type { Report } from '../../verify/report.ts';
 import { phase, useLocalCluster } from './support.ts';
 
@@ -42,8 +42,8 @@ interface CliRun {
   readonly sigintAtMs?: number;
   /** ms from spawn to exit */
   readonly exitedAtMs: number;
-  /** what `onSigint` returned, read just before the SIGINT */
-  readonly atSigint?: unknown;
+  /** what ran just before the SIGINT: every descendant of the CLI (in any group or session), and the deploy command's group */
+  readonly atSigint?: { readonly descendants: ProcId[]; readonly names: string[]; readonly deployGroup: number[] };
 }
 
 /**
@@ -63,21 +63,22 @@ function cliEnv(): NodeJS.ProcessEnv {
  * Runs `tsx scripts/verify.ts ARGS` in its own process group. With `sigint`, sends SIGINT to that
  * group `afterMs` after `when(stdout)` first holds (a terminal's Ctrl-C). Killed (and failed) past `timeoutMs`.
  */
-function runVerifyCli(args: string[], o: { timeoutMs: number; sigint?: { when: (stdout: string) => boolean; afterMs: number; onSigint?: () => unknown } }): Promise<CliRun> {
+function runVerifyCli(args: string[], o: { timeoutMs: number; sigint?: { when: (stdout: string) => boolean; afterMs: number; deployPidFile?: string } }): Promise<CliRun> {
   const started = Date.now();
   const child = spawn(tsx, ['scripts/verify.ts', ...args], { cwd: process.cwd(), env: cliEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
   let stdout = '';
   let stderr = '';
   let sigintAtMs: number | undefined;
-  let atSigint: unknown;
+  let atSigint: CliRun['atSigint'];
   let armed = false;
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
     if (o.sigint && !armed && o.sigint.when(stdout)) {
       armed = true;
       setTimeout(() => {
-        atSigint = o.sigint!.onSigint?.();
+        const descendants = liveDescendants(pid);
+        atSigint = { descendants, names: descendants.map((p) => commOf(p.pid)), deployGroup: o.sigint!.deployPidFile ? liveGroupMembers(pidIn(o.sigint!.deployPidFile)) : [] };
         sigintAtMs = Date.now() - started;
         process.kill(-pid, 'SIGINT');
       }, o.sigint.afterMs);
@@ -139,7 +140,7 @@ describe('the verifier CLI on a real local cluster', () => {
         sigint: {
           when: (out) => / deploy-start /.test(out),
           afterMs: 1_000,
-          onSigint: () => liveGroupMembers(pidIn(pidFile)).length,
+          deployPidFile: pidFile,
         },
       }),
     );
@@ -147,16 +148,18 @@ describe('the verifier CLI on a real local cluster', () => {
     const deployPgid = pidIn(pidFile);
     console.log(
       `[e2e] Ctrl-C: SIGINT at ${((run.sigintAtMs ?? NaN) / 1000).toFixed(1)} s, exit ${run.code} ${((run.exitedAtMs - (run.sigintAtMs ?? NaN)) / 1000).toFixed(1)} s later; ` +
-        `deploy command's group had ${String(run.atSigint)} processes at the signal; report: ${report?.requests.total} requests, ${report?.successPercent}, ` +
+        `${run.atSigint?.descendants.length} processes under the CLI at the signal (${run.atSigint?.names.join(' ')}; ${run.atSigint?.deployGroup.length} in the deploy command's group); report: ${report?.requests.total} requests, ${report?.successPercent}, ` +
         `status ${report?.deployment.status}, events ${report ? kinds(report).join(' ') : '-'}; deploy-cmd-exit ${report?.events.find((e) => e.kind === 'deploy-cmd-exit')?.detail}`,
     );
     expect(run.sigintAtMs, tail(run)).toBeDefined();
     expect(run.code, tail(run)).toBe(130);
     expect(run.exitedAtMs - run.sigintAtMs!).toBeLessThanOrEqual(10_000);
     expect(run.stderr).toMatch(/interrupted: stopping load and watch/);
-    // the deploy command was a real process tree when the signal came (bash, npm, tsx, node, cdktf, terraform …)
-    expect(run.atSigint).toBeGreaterThanOrEqual(3);
-    // nothing it started outlives it: neither its own group nor the deploy command's
+    // the deploy command was a real process tree when the signal came (its shell and what `npm run deploy` started)
+    expect(run.atSigint!.deployGroup.length).toBeGreaterThanOrEqual(3);
+    // nothing it started outlives it: no process that ran under it at the signal (in whatever group or
+    // session: cdktf runs terraform on a pseudo-terminal), nothing in its own group or the deploy command's
+    expect(stillAlive(run.atSigint!.descendants), 'processes that ran under the CLI at the signal, still alive').toEqual([]);
     expect(liveGroupMembers(run.pid), 'processes left in the verifier\'s group').toEqual([]);
     expect(liveGroupMembers(deployPgid), 'processes left in the deploy command\'s group').toEqual([]);
 
@@ -239,5 +242,14 @@ function pidIn(file: string): number {
     return Number(readFileSync(file, 'utf8').trim());
   } catch {
     return Number.NaN;
+  }
+}
+
+/** A process's command name ('?' once it has gone). */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
   }
 }

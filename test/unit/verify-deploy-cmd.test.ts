@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { deployCmdExitDetail, liveGroupMembers, runDeployCmd } from '../../verify/deploy-cmd.ts';
+import { deployCmdExitDetail, liveDescendants, liveGroupMembers, runDeployCmd, stillAlive } from '../../verify/deploy-cmd.ts';
 
 /** The deploy command's process group, from the pid file its shell writes ($$ is the group leader). */
 const groupOf = async (file: string) => Number((await readFile(file, 'utf8')).trim());
@@ -29,6 +29,25 @@ describe('runDeployCmd()', () => {
     expect(r.leftover).toBeUndefined();
     expect(liveGroupMembers(pgid)).toEqual([]);
     expect(deployCmdExitDetail(r)).toMatch(/^killed by SIGTERM \(stopped: interrupted\)$/);
+  });
+
+  test('aborted: a descendant in a session and group of its own (as cdktf runs terraform on a pseudo-terminal) is stopped too', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zd-deploy-cmd-'));
+    const pidFile = path.join(dir, 'pgid');
+    const ac = new AbortController();
+    const running = runDeployCmd(`echo $$ > ${pidFile}; setsid sleep 61 & wait`, { cwd: dir, timeoutMs: 60_000, signal: ac.signal });
+    // GIVEN the shell and a child that left its group
+    await expect.poll(async () => liveDescendants(await groupOf(pidFile).catch(() => 0)).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
+    const pgid = await groupOf(pidFile);
+    const started = liveDescendants(pgid);
+    expect(started.filter((p) => !liveGroupMembers(pgid).includes(p.pid)), 'a descendant outside the group').not.toEqual([]);
+    // WHEN aborted
+    ac.abort();
+    const r = await running;
+    // THEN it is gone too, not only the group
+    expect(r.leftover).toBeUndefined();
+    expect(stillAlive(started)).toEqual([]);
+    expect(liveGroupMembers(pgid)).toEqual([]);
   });
 
   test('a member that ignores SIGTERM gets SIGKILL after the grace', async () => {
