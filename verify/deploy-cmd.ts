@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { sleep } from '../lib/wait.ts';
 
-/** After SIGTERM, how long the deploy command's group may take to go before SIGKILL. */
+/** After SIGTERM, how long the deploy command's processes may take to go before SIGKILL. */
 export const STOP_GRACE_MS = 3000;
 
 export interface DeployCmdResult {
@@ -19,7 +19,7 @@ export interface DeployCmdResult {
   readonly signal: NodeJS.Signals | null;
   /** Why the verifier stopped it, when it did. */
   readonly stopped?: 'aborted' | 'timeout';
-  /** Members of its group still alive after SIGKILL (none expected). */
+  /** Its processes still alive after SIGKILL (none expected). */
   readonly leftover?: number[];
 }
 
@@ -127,7 +127,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Runs `bash -c cmd` in its own process group; stops the whole group on `signal` or after `timeoutMs`. */
+/** Runs `bash -c cmd` in its own process group; on `signal` or after `timeoutMs` stops its group and every descendant. */
 export async function runDeployCmd(cmd: string, o: { cwd: string; timeoutMs: number; signal?: AbortSignal; graceMs?: number; env?: NodeJS.ProcessEnv }): Promise<DeployCmdResult> {
   const child = spawn('bash', ['-c', cmd], { cwd: o.cwd, env: o.env ?? process.env, detached: true, stdio: 'ignore' });
   const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {
