@@ -3,14 +3,15 @@
  * (Ctrl-C, or the run's deadline) reaches everything it started (npm → tsx → cdktf → terraform →
  * providers), not only the shell. cdktf runs terraform on a pseudo-terminal, in a session (and
  * group) of its own, so the group alone is not enough: every descendant of the shell counts too.
- * Stopping: SIGTERM to the group and to every descendant, up to `graceMs` for them to go, then
+ * Stopping: SIGINT to every descendant that leads a group of its own (terraform) and up to `graceMs`
+ * for those to go; then SIGTERM to the group and every descendant, up to `graceMs` again, then
  * SIGKILL to whatever is left. The run waits until they are gone, so nothing it started outlives it.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { sleep } from '../lib/wait.ts';
 
-/** After SIGTERM, how long the deploy command's processes may take to go before SIGKILL. */
+/** How long each stopping step waits for the deploy command's processes to go (SIGINT to terraform and the like, then SIGTERM, then SIGKILL). */
 export const STOP_GRACE_MS = 3000;
 
 export interface DeployCmdResult {
@@ -146,34 +147,49 @@ export async function runDeployCmd(cmd: string, o: { cwd: string; timeoutMs: num
   const stopping = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
 
   try {
-    const first = await Promise.race([exited.then((r) => ({ r })), stopping.then(() => undefined)]);
-    if (first) return first.r;
+    const ended = await Promise.race([exited.then((r) => ({ r })), stopping.then(() => undefined)]);
+    if (ended) return ended.r;
     stopped = stop.signal.reason as 'aborted' | 'timeout';
     // What it started, taken before the first signal (the shell's death reparents its children) and
     // again at every check: its group, and the descendants in any group (terraform on cdktf's pseudo-terminal).
     const known = new Map<number, number>(); // pid → start time, of every process seen that it started
     /** Its live processes: its group's, and every process seen so far with their live descendants (in any group). */
-    const left = (): number[] => {
+    const left = (): Proc[] => {
       const procs = liveProcs();
-      if (!procs) return groupSignalable(pgid) ? [pgid] : [];
+      if (!procs) return groupSignalable(pgid) ? [{ pid: pgid, ppid: 0, pgid, start: 0 }] : [];
       const seen = procs.filter((p) => p.pgid === pgid || known.get(p.pid) === p.start);
-      const live = [...seen, ...descendants(seen, procs)];
+      const live = [...new Map([...seen, ...descendants(seen, procs)].map((p) => [p.pid, p])).values()];
       for (const p of live) known.set(p.pid, p.start);
-      return [...new Set(live.map((p) => p.pid))];
+      return live;
     };
+    const waitGone = async (which: () => Proc[], ms: number) => {
+      const end = Date.now() + ms;
+      while (which().length && Date.now() < end) await sleep(100);
+    };
+    const grace = o.graceMs ?? STOP_GRACE_MS;
+    // 1. Leaders of groups of their own first (terraform on cdktf's pseudo-terminal), with SIGINT to their
+    //    group, what a terminal's Ctrl-C sends: terraform stops its providers and writes its state. Were
+    //    cdktf stopped first, the pseudo-terminal's hang-up would end terraform at once, maybe mid-write
+    //    (a local state file left empty was seen that way).
+    const leaders = () => left().filter((p) => p.pgid !== pgid && p.pgid === p.pid);
+    const first = leaders();
+    if (first.length) {
+      for (const p of first) signalGroup(p.pid, 'SIGINT');
+      await waitGone(leaders, grace);
+    }
+    // 2. Then its own group and whatever else is left: SIGTERM, and SIGKILL after the grace.
     const signalAll = (sig: NodeJS.Signals) => {
-      const pids = left();
+      const procs = left();
       signalGroup(pgid, sig);
-      for (const p of pids) signalPid(p, sig);
+      for (const p of procs) signalPid(p.pid, sig);
     };
     signalAll('SIGTERM');
-    const graceEnd = Date.now() + (o.graceMs ?? STOP_GRACE_MS);
-    while (left().length && Date.now() < graceEnd) await sleep(100);
+    await waitGone(left, grace);
     let leftover: number[] = [];
     if (left().length) {
       signalAll('SIGKILL');
       const killEnd = Date.now() + 1000;
-      while ((leftover = left()).length && Date.now() < killEnd) await sleep(50);
+      while ((leftover = left().map((p) => p.pid)).length && Date.now() < killEnd) await sleep(50);
     }
     // The shell was signalled: it has gone by now (a process SIGKILL cannot end is stuck in the kernel; do not wait on it forever).
     const r = await Promise.race([exited, sleep(1000).then(() => ({ exitCode: null, signal: 'SIGKILL' as const }))]);

@@ -101,12 +101,17 @@ function runVerifyCli(args: string[], o: { timeoutMs: number; sigint?: { when: (
   });
 }
 
+/** Where the deploy commands' output goes (the verifier keeps none of it). */
+const deployLog = path.join(cluster.stateDir, 'deploy-cmd.log');
 /** `npm run deploy` of the app stack at `version` with `config`, as an operator types it (the env names the cluster). */
-const deployCli = (config: string, version: string) => `npm run --silent deploy -- -c '${config}' -s app -v ${version}`;
+const deployCli = (config: string, version: string) => `npm run --silent deploy -- -c '${config}' -s app -v ${version} >> '${deployLog}' 2>&1`;
+/** The app stack's local Terraform state of this cluster (deploy/target.ts). */
+const appState = path.join(cluster.stateDir, 'terraform', 'terraform.app.tfstate');
 
 const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')) as Report;
 const kinds = (r: Report) => r.events.map((e) => e.kind);
-const tail = (run: CliRun) => `exit ${run.code} ${run.signal ?? ''}\nstdout tail:\n${run.stdout.split('\n').slice(-15).join('\n')}\nstderr:\n${run.stderr}`;
+const tail = (run: CliRun) =>
+  `exit ${run.code} ${run.signal ?? ''}\nstdout tail:\n${run.stdout.split('\n').slice(-15).join('\n')}\nstderr:\n${run.stderr}\ndeploy commands' output (tail):\n${lastLinesOf(deployLog, 30)}`;
 
 /** The latest deployment of the job, once it is no longer running. */
 async function lastDeploymentEnded(job: string, timeoutMs: number): Promise<NomadDeployment> {
@@ -185,6 +190,9 @@ describe('the verifier CLI on a real local cluster', () => {
     expect(r.measurement.invalidReason).toMatch(/^aborted after/);
     expect(r.verdict.pass).toBe(false);
 
+    // terraform was stopped as on a terminal (SIGINT first) and left its state readable, so the next deploy works
+    expect(() => JSON.parse(readFileSync(appState, 'utf8')), `${appState} after the interrupted apply`).not.toThrow();
+
     // Ctrl-C stops the verifier and its deploy command, not Nomad: the rollout it submitted ends on its own
     const d = await phase('the interrupted rollout ends in Nomad', () => lastDeploymentEnded('web', 120_000));
     console.log(`[e2e] Ctrl-C: the rollout went on in Nomad: deployment ${d.ID.slice(0, 8)} (job version ${d.JobVersion}) ${d.Status}`);
@@ -251,5 +259,14 @@ function commOf(pid: number): string {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return '?';
+  }
+}
+
+/** The last `n` lines of a file ('' when there is none). */
+function lastLinesOf(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
   }
 }

@@ -35,7 +35,8 @@ describe('runDeployCmd()', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'zd-deploy-cmd-'));
     const pidFile = path.join(dir, 'pgid');
     const ac = new AbortController();
-    const running = runDeployCmd(`echo $$ > ${pidFile}; setsid sleep 61 & wait`, { cwd: dir, timeoutMs: 60_000, signal: ac.signal });
+    // (a background job ignores SIGINT, so this one waits out the first step's grace and goes on SIGTERM)
+    const running = runDeployCmd(`echo $$ > ${pidFile}; setsid sleep 61 & wait`, { cwd: dir, timeoutMs: 60_000, signal: ac.signal, graceMs: 500 });
     // GIVEN the shell and a child that left its group
     await expect.poll(async () => liveDescendants(await groupOf(pidFile).catch(() => 0)).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
     const pgid = await groupOf(pidFile);
