@@ -208,7 +208,7 @@ describe('the verifier CLI on a real local cluster', () => {
     const urls = [`http://127.0.0.1:${entry.port}/`, `http://localhost:${entry.port}/`];
     const deployCmd = `${deployCli(config, 'v3')} && ${deployCli(config, 'v4')}`;
     const run = await phase('verify CLI, two deploys', () =>
-      runVerifyCli([...urls.flatMap((u) => ['--url', u]), '--rate', '100', '--baseline', '3', '--tail', '3', '--max-duration', '240', '--report-dir', dir, '--deploy-cmd', deployCmd], { timeoutMs: 270_000 }),
+      runVerifyCli([...urls.flatMap((u) => ['--url', u]), '--rate', '100', '--baseline', '3', '--tail', '3', '--max-duration', '150', '--report-dir', dir, '--deploy-cmd', deployCmd], { timeoutMs: 180_000 }),
     );
     const r = await readReport(dir);
     const byDeployment = (id: string) => r.events.filter((e) => e.detail?.startsWith(`deployment ${id.slice(0, 8)}`)).map((e) => e.kind);
