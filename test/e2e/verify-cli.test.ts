@@ -4,8 +4,9 @@
  * `npm run deploy` as its `--deploy-cmd`:
  *
  * - Ctrl-C (SIGINT to its group) while a canary rollout is under way: exit 130 within 10 s, report
- *   files with what was recorded up to then, nothing it started left running (the deploy command's
- *   whole process group is gone); the rollout itself goes on in Nomad and ends on its own.
+ *   files with what was recorded up to then, nothing it started left running (every process under
+ *   it at the signal, terraform on cdktf's pseudo-terminal included, and both process groups gone),
+ *   the app stack's Terraform state still readable; the rollout itself goes on in Nomad and ends on its own.
  * - Two deployments in one run (v3, then v4) over two URLs of the same Traefik entry point: both
  *   deployments followed with their events, the job version reported is the last one, every request
  *   OK, the requests split evenly over the URLs. The same CLI run without a signal: exit 0 (the
