@@ -9,7 +9,6 @@
  * deployment ended as --expect says. Ctrl-C stops everything, writes what it has, exits 130.
  */
 import { mkdir } from 'node:fs/promises';
-import { $ } from 'zx';
 import { readLedger } from '../app/ledger.ts';
 import { deploy, type DeployOptions } from '../deploy/index.ts';
 import type { GateRecord } from '../gate/index.ts';
@@ -17,6 +16,7 @@ import { jobVersion } from '../lib/nomad.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { sleep } from '../lib/wait.ts';
 import { capacityBySecond, pollConsulCapacity, type CapacitySample } from './capacity.ts';
+import { deployCmdExitDetail, runDeployCmd } from './deploy-cmd.ts';
 import { compareLedger } from './ledger.ts';
 import { runLoad } from './load.ts';
 import { DEFAULT_MIX, type MixEntry } from './mix.ts';
@@ -154,8 +154,9 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
     const deploying = (async () => {
       try {
         if (o.deployCmd) {
-          const r = await $({ nothrow: true, quiet: true, cwd: REPO_ROOT, timeout: remainingMs, ...(o.signal ? { signal: o.signal } : {}) })`bash -c ${o.deployCmd}`;
-          events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: `exit ${r.exitCode}` });
+          // Its own process group: Ctrl-C or the deadline stops everything it started (deploy-cmd.ts).
+          const r = await runDeployCmd(o.deployCmd, { cwd: REPO_ROOT, timeoutMs: remainingMs, ...(o.signal ? { signal: o.signal } : {}) });
+          events.push({ atMs: since(), kind: 'deploy-cmd-exit', detail: deployCmdExitDetail(r) });
         } else {
           const { gates } = await deploy({ ...o.deployOptions, stacks: o.deployOptions?.stacks ?? ['app'], version: o.version, ...(o.config ? { config: o.config } : {}), quiet: true, env: { ...process.env, ...o.deployOptions?.env }, ...(o.signal ? { signal: o.signal } : {}) });
           recordGates(gates);
@@ -178,7 +179,8 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
       await deploying;
       throw err;
     }
-    deployEndMs = since();
+    // Interrupted, the deploy phase did not end: the report has it open (no tail).
+    if (watch.status !== 'aborted') deployEndMs = since();
     deploymentState = watch.status;
     await deploying;
     await sleep(o.tailS * 1000, userAbort);
