@@ -1,7 +1,7 @@
 import { toNanos } from '../config/duration.ts';
 import type { ZerodropConfig } from '../config/schema.ts';
 import { TRAEFIK_PING, traefikPlan } from '../timing/model.ts';
-import { traefikStaticYaml } from '../traefik/static-config.ts';
+import { traefikStaticYaml, type ServiceDiscovery } from '../traefik/static-config.ts';
 import { jobIdentity, type NomadJob } from './nomad-api.ts';
 
 /** Where the edge stack stores Traefik's Consul token: a Nomad variable only the Traefik job can read. */
@@ -15,7 +15,7 @@ export function traefikVariablePath(jobName: string): string {
  * Changes roll one node at a time behind its /ping check, and every stop drains
  * (see `TraefikPlan` in timing/model.ts for each duration).
  */
-export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 'timing' | 'services'>): NomadJob {
+export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 'timing' | 'services'>, opts: { readonly discovery?: ServiceDiscovery } = {}): NomadJob {
   const t = config.traefik;
   const plan = traefikPlan(config);
   const tokenExpression = config.cluster.consul.acl ? `{{ with nomadVar "${traefikVariablePath(t.jobName)}" }}{{ .consul_token }}{{ end }}` : undefined;
@@ -28,6 +28,8 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 
     // Not every interface: the address Nomad allocated the admin port on, which the Consul
     // check of /ping (run against that address) and a scraper on the cluster network reach.
     defaultAdminHostExpression: '{{ env "NOMAD_IP_admin" }}',
+    // Experiments only (E1/E2): Traefik's nomad provider instead of the Consul catalog.
+    ...(opts.discovery === 'nomad' ? { discovery: 'nomad' as const, nomadAddress: config.cluster.nomad.address } : {}),
   });
   return {
     ...jobIdentity(t.jobName, 'system', config.cluster.nomad),
