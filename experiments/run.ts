@@ -113,6 +113,7 @@ async function runExperiment(experiment: Experiment, o: ExperimentsOptions): Pro
       const version = `v${run + 1}`;
       const runDir = path.join(expDir, `run-${run}`);
       const before = load1();
+      const lines: string[] = [];
       const { report } = await verify({
         url: `http://127.0.0.1:${DEFAULTS.ports.entry}/`,
         host: 'web.localhost',
@@ -130,8 +131,9 @@ async function runExperiment(experiment: Experiment, o: ExperimentsOptions): Pro
         config,
         deployOptions: { cluster, quiet: true, env },
         signal: o.signal,
-        log: () => undefined,
+        log: (line) => lines.push(line),
       });
+      await writeFile(path.join(runDir, 'verify.log'), `${lines.join('\n')}\n`);
       const after = load1();
       await writeFile(path.join(runDir, 'meta.json'), `${JSON.stringify({ experiment: experiment.id, run, version, rate: o.rate, loadavg: { before, after } }, null, 2)}\n`);
       o.log(

@@ -11,6 +11,7 @@ export interface ReportLike {
   readonly latencyMs: { readonly p99: number | null };
   readonly deployment: { readonly status: string };
   readonly measurement: { readonly valid: boolean; readonly invalidReason?: string };
+  readonly rate: { readonly target: number };
   readonly startedAt?: string;
 }
 
@@ -28,6 +29,11 @@ export interface RunSummary {
   readonly status503: number;
   /** every other failure: other statuses and transport errors */
   readonly other: number;
+  /**
+   * Failed requests ÷ rate: seconds of a full outage that would fail as many. Unlike the percentage
+   * it does not depend on how long the baseline and tail around the rollout were.
+   */
+  readonly lostSeconds: number;
   readonly p99Ms: number | null;
   readonly deployment: string;
   readonly valid: boolean;
@@ -49,6 +55,7 @@ export function runSummary(experiment: ExperimentId, run: number, reportPath: st
     status502: s502,
     status503: s503,
     other: r.requests.notOk - s502 - s503,
+    lostSeconds: r.rate.target > 0 ? r.requests.notOk / r.rate.target : 0,
     p99Ms: r.latencyMs.p99,
     deployment: r.deployment.status,
     valid: r.measurement.valid,
@@ -74,6 +81,8 @@ export interface ExperimentRow {
   readonly status502: number;
   readonly status503: number;
   readonly other: number;
+  /** mean of the runs' `lostSeconds` */
+  readonly lostSecondsMean: number | null;
   /** mean of the runs' p99 of OK responses */
   readonly p99MeanMs: number | null;
   /** percentage points, ours minus the log's */
@@ -108,6 +117,7 @@ export function experimentRows(runs: readonly RunSummary[], notes: Readonly<Reco
         status502: mine.reduce((a, r) => a + r.status502, 0),
         status503: mine.reduce((a, r) => a + r.status503, 0),
         other: mine.reduce((a, r) => a + r.other, 0),
+        lostSecondsMean: mean(mine.map((r) => r.lostSeconds)),
         p99MeanMs: mean(p99s),
         deltaPoints: m === null ? null : m - e.logPercent,
         note: notes[e.id] ?? '',
@@ -123,8 +133,8 @@ const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 /** The markdown table: the log's figure beside ours, the 502/503 split, the note. */
 export function formatTable(rows: readonly ExperimentRow[]): string {
-  const head = ['exp', 'variant', "research log's figure", 'ours: mean % (min–max)', 'runs', 'requests', '502', '503', 'other', 'ours − log (pp)', 'where they differ and why'];
-  const lines = [`| ${head.join(' | ')} |`, `|${['---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'].join('|')}|`];
+  const head = ['exp', 'variant', "research log's figure", 'ours: mean % (min–max)', 'runs', 'requests', '502', '503', 'other', 'lost s / run', 'ours − log (pp)', 'where they differ and why'];
+  const lines = [`| ${head.join(' | ')} |`, `|${['---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'].join('|')}|`];
   for (const r of rows) {
     const runs = r.flaggedRuns ? `${r.runs} (${r.flaggedRuns} flagged)` : String(r.runs);
     const delta = r.deltaPoints === null ? '–' : `${r.deltaPoints >= 0 ? '+' : '−'}${Math.abs(r.deltaPoints).toFixed(2)}`;
@@ -139,6 +149,7 @@ export function formatTable(rows: readonly ExperimentRow[]): string {
         int(r.status502),
         int(r.status503),
         int(r.other),
+        r.lostSecondsMean === null ? '–' : r.lostSecondsMean.toFixed(1),
         delta,
         cell(r.note || '(not yet written)'),
       ].join(' | ')} |`,
@@ -159,10 +170,10 @@ export function formatVariants(experiments: readonly Experiment[] = EXPERIMENTS)
 
 /** Each run on one line: the raw numbers behind the table. */
 export function formatRuns(runs: readonly RunSummary[]): string {
-  const lines = ['| exp | run | requests | OK % | 502 | 503 | other | p99 ms | deployment | valid | load avg before/after |', '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|'];
+  const lines = ['| exp | run | requests | OK % | 502 | 503 | other | lost s | p99 ms | deployment | valid | load avg before/after |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|'];
   for (const r of [...runs].sort((a, b) => EXPERIMENTS.findIndex((e) => e.id === a.experiment) - EXPERIMENTS.findIndex((e) => e.id === b.experiment) || a.run - b.run)) {
     lines.push(
-      `| ${r.experiment} | ${r.run} | ${int(r.total)} | ${r.successPercent.toFixed(2)} | ${r.status502} | ${r.status503} | ${r.other} | ${r.p99Ms === null ? '–' : r.p99Ms.toFixed(1)} | ${r.deployment} | ${r.valid ? 'yes' : 'no'} | ${r.loadavg ? `${r.loadavg.before.toFixed(2)} / ${r.loadavg.after.toFixed(2)}` : '–'} |`,
+      `| ${r.experiment} | ${r.run} | ${int(r.total)} | ${r.successPercent.toFixed(2)} | ${r.status502} | ${r.status503} | ${r.other} | ${r.lostSeconds.toFixed(1)} | ${r.p99Ms === null ? '–' : r.p99Ms.toFixed(1)} | ${r.deployment} | ${r.valid ? 'yes' : 'no'} | ${r.loadavg ? `${r.loadavg.before.toFixed(2)} / ${r.loadavg.after.toFixed(2)}` : '–'} |`,
     );
   }
   return lines.join('\n');

@@ -154,7 +154,7 @@ describe('--only', () => {
 describe('the table', () => {
   const report = (total: number, byStatus: Record<string, number>, p99 = 3): ReportLike => {
     const notOk = Object.values(byStatus).reduce((a, b) => a + b, 0);
-    return { requests: { total, ok: total - notOk, notOk, byStatus }, latencyMs: { p99 }, deployment: { status: 'successful' }, measurement: { valid: true } };
+    return { requests: { total, ok: total - notOk, notOk, byStatus }, latencyMs: { p99 }, deployment: { status: 'successful' }, measurement: { valid: true }, rate: { target: 80 } };
   };
   const runs = [
     runSummary('E4', 1, 'E4/run-1/report.json', report(4000, { '502': 100 })),
@@ -165,17 +165,17 @@ describe('the table', () => {
   test('mean and range of the runs, sums of 502/503/other, in the log’s order', () => {
     const rows = experimentRows(runs, { E4: 'same mechanism' });
     expect(rows.map((r) => r.id)).toEqual(['E1', 'E4']);
-    expect(rows[1]).toMatchObject({ runs: 2, total: 8000, status502: 160, status503: 0, other: 2, minPercent: 97.5, maxPercent: 98.45, note: 'same mechanism' });
+    expect(rows[1]).toMatchObject({ runs: 2, total: 8000, status502: 160, status503: 0, other: 2, minPercent: 97.5, maxPercent: 98.45, lostSecondsMean: 1.0125, note: 'same mechanism' });
     expect(rows[1]!.meanPercent).toBeCloseTo(97.975, 6);
     expect(rows[1]!.deltaPoints).toBeCloseTo(0.275, 6);
   });
 
   test('formats one line per experiment, the log’s figure beside ours', () => {
     expect(formatTable(experimentRows(runs, { E4: 'same mechanism' })).split('\n')).toEqual([
-      "| exp | variant | research log's figure | ours: mean % (min–max) | runs | requests | 502 | 503 | other | ours − log (pp) | where they differ and why |",
-      '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
-      '| E1 | Nomad service discovery, no Traefik health-check | ~77 % (503 to the warming canary, 502 after the old one stops) | **75.00** (75.00–75.00) | 1 | 4 000 | 500 | 500 | 0 | −2.00 | (not yet written) |',
-      '| E4 | Consul service discovery (health-gated catalog) | 97.7 % (0 × 503; 502 from deregister lag) | **97.97** (97.50–98.45) | 2 | 8 000 | 160 | 0 | 2 | +0.27 | same mechanism |',
+      "| exp | variant | research log's figure | ours: mean % (min–max) | runs | requests | 502 | 503 | other | lost s / run | ours − log (pp) | where they differ and why |",
+      '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| E1 | Nomad service discovery, no Traefik health-check | ~77 % (503 to the warming canary, 502 after the old one stops) | **75.00** (75.00–75.00) | 1 | 4 000 | 500 | 500 | 0 | 12.5 | −2.00 | (not yet written) |',
+      '| E4 | Consul service discovery (health-gated catalog) | 97.7 % (0 × 503; 502 from deregister lag) | **97.97** (97.50–98.45) | 2 | 8 000 | 160 | 0 | 2 | 1.0 | +0.27 | same mechanism |',
     ]);
   });
 });
