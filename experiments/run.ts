@@ -14,6 +14,7 @@ import { parse, stringify } from 'yaml';
 import { request } from 'undici';
 import { clusterDown, clusterUp } from '../cluster/index.ts';
 import { deploy } from '../deploy/index.ts';
+import { parseDurationMs } from '../config/duration.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { sleep } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
@@ -112,6 +113,13 @@ async function runExperiment(experiment: Experiment, o: ExperimentsOptions): Pro
     for (let run = 1; run <= o.runs && !o.signal.aborted; run++) {
       const version = `v${run + 1}`;
       const runDir = path.join(expDir, `run-${run}`);
+      // Traefik polls its catalog on a fixed beat from its start, and each run takes about the same
+      // time: back to back, every run would meet the poll at about the same phase (five 15 s polls
+      // fit a 75 s run), so three runs would be one sample three times. A random pause of up to one
+      // refresh interval makes each run meet the poll at its own phase.
+      const pauseMs = Math.round(Math.random() * (parseDurationMs(experiment.knobs.refreshInterval) ?? 0));
+      await sleep(pauseMs, o.signal);
+      if (o.signal.aborted) break;
       const before = load1();
       const lines: string[] = [];
       const { report } = await verify({
@@ -135,10 +143,10 @@ async function runExperiment(experiment: Experiment, o: ExperimentsOptions): Pro
       });
       await writeFile(path.join(runDir, 'verify.log'), `${lines.join('\n')}\n`);
       const after = load1();
-      await writeFile(path.join(runDir, 'meta.json'), `${JSON.stringify({ experiment: experiment.id, run, version, rate: o.rate, loadavg: { before, after } }, null, 2)}\n`);
+      await writeFile(path.join(runDir, 'meta.json'), `${JSON.stringify({ experiment: experiment.id, run, version, rate: o.rate, pauseBeforeMs: pauseMs, loadavg: { before, after } }, null, 2)}\n`);
       o.log(
         `[experiments] ${experiment.id} run ${run}/${o.runs} (${version}): ${report.requests.ok}/${report.requests.total} OK = ${report.successPercent}, ` +
-          `by status ${JSON.stringify(report.requests.byStatus)}, deployment ${report.deployment.status}, load ${before.toFixed(2)} → ${after.toFixed(2)}`,
+          `by status ${JSON.stringify(report.requests.byStatus)}, deployment ${report.deployment.status}, paused ${(pauseMs / 1000).toFixed(1)} s before, load ${before.toFixed(2)} → ${after.toFixed(2)}`,
       );
       if (run < o.runs) await waitRoutable(DEFAULTS.ports, o.signal);
     }
@@ -171,8 +179,8 @@ export async function collectRuns(outDir: string): Promise<RunSummary[]> {
       const file = path.join(dir, entry, 'report.json');
       if (!m || !existsSync(file)) continue;
       const report = JSON.parse(await readFile(file, 'utf8')) as ReportLike;
-      const meta = JSON.parse(await readFile(path.join(dir, entry, 'meta.json'), 'utf8').catch(() => '{}')) as { loadavg?: RunSummary['loadavg'] };
-      runs.push(runSummary(id as ExperimentId, Number(m[1]), path.relative(outDir, file), report, meta.loadavg));
+      const meta = JSON.parse(await readFile(path.join(dir, entry, 'meta.json'), 'utf8').catch(() => '{}')) as { loadavg?: RunSummary['loadavg']; pauseBeforeMs?: number };
+      runs.push(runSummary(id as ExperimentId, Number(m[1]), path.relative(outDir, file), report, meta.loadavg, meta.pauseBeforeMs));
     }
   }
   return runs;

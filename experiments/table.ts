@@ -39,9 +39,11 @@ export interface RunSummary {
   readonly valid: boolean;
   /** 1-minute load average before and after the run, when recorded */
   readonly loadavg?: { readonly before: number; readonly after: number };
+  /** the random pause before the run (up to one Traefik refresh interval), when there was one */
+  readonly pauseBeforeMs?: number;
 }
 
-export function runSummary(experiment: ExperimentId, run: number, reportPath: string, r: ReportLike, loadavg?: RunSummary['loadavg']): RunSummary {
+export function runSummary(experiment: ExperimentId, run: number, reportPath: string, r: ReportLike, loadavg?: RunSummary['loadavg'], pauseBeforeMs?: number): RunSummary {
   const s502 = r.requests.byStatus['502'] ?? 0;
   const s503 = r.requests.byStatus['503'] ?? 0;
   return {
@@ -60,6 +62,7 @@ export function runSummary(experiment: ExperimentId, run: number, reportPath: st
     deployment: r.deployment.status,
     valid: r.measurement.valid,
     ...(loadavg ? { loadavg } : {}),
+    ...(pauseBeforeMs !== undefined ? { pauseBeforeMs } : {}),
   };
 }
 
@@ -170,10 +173,10 @@ export function formatVariants(experiments: readonly Experiment[] = EXPERIMENTS)
 
 /** Each run on one line: the raw numbers behind the table. */
 export function formatRuns(runs: readonly RunSummary[]): string {
-  const lines = ['| exp | run | requests | OK % | 502 | 503 | other | lost s | p99 ms | deployment | valid | load avg before/after |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|'];
+  const lines = ['| exp | run | requests | OK % | 502 | 503 | other | lost s | p99 ms | deployment | valid | pause before | load avg before/after |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|'];
   for (const r of [...runs].sort((a, b) => EXPERIMENTS.findIndex((e) => e.id === a.experiment) - EXPERIMENTS.findIndex((e) => e.id === b.experiment) || a.run - b.run)) {
     lines.push(
-      `| ${r.experiment} | ${r.run} | ${int(r.total)} | ${r.successPercent.toFixed(2)} | ${r.status502} | ${r.status503} | ${r.other} | ${r.lostSeconds.toFixed(1)} | ${r.p99Ms === null ? '–' : r.p99Ms.toFixed(1)} | ${r.deployment} | ${r.valid ? 'yes' : 'no'} | ${r.loadavg ? `${r.loadavg.before.toFixed(2)} / ${r.loadavg.after.toFixed(2)}` : '–'} |`,
+      `| ${r.experiment} | ${r.run} | ${int(r.total)} | ${r.successPercent.toFixed(2)} | ${r.status502} | ${r.status503} | ${r.other} | ${r.lostSeconds.toFixed(1)} | ${r.p99Ms === null ? '–' : r.p99Ms.toFixed(1)} | ${r.deployment} | ${r.valid ? 'yes' : 'no'} | ${r.pauseBeforeMs === undefined ? '–' : `${(r.pauseBeforeMs / 1000).toFixed(1)} s`} | ${r.loadavg ? `${r.loadavg.before.toFixed(2)} / ${r.loadavg.after.toFixed(2)}` : '–'} |`,
     );
   }
   return lines.join('\n');
