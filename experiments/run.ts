@@ -142,6 +142,11 @@ async function runExperiment(experiment: Experiment, o: ExperimentsOptions): Pro
         log: (line) => lines.push(line),
       });
       await writeFile(path.join(runDir, 'verify.log'), `${lines.join('\n')}\n`);
+      if (o.signal.aborted) {
+        // An interrupted run measured part of a rollout: not a run of the table.
+        await rm(runDir, { recursive: true, force: true });
+        break;
+      }
       const after = load1();
       await writeFile(path.join(runDir, 'meta.json'), `${JSON.stringify({ experiment: experiment.id, run, version, rate: o.rate, pauseBeforeMs: pauseMs, loadavg: { before, after } }, null, 2)}\n`);
       o.log(
