@@ -12,6 +12,7 @@ import {
   experimentConfig,
   experimentEnv,
   experimentRows,
+  formatRuns,
   formatTable,
   runSummary,
   selectExperiments,
@@ -176,6 +177,14 @@ describe('the table', () => {
       '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
       '| E1 | Nomad service discovery, no Traefik health-check | ~77 % (503 to the warming canary, 502 after the old one stops) | **75.00** (75.00–75.00) | 1 | 4 000 | 500 | 500 | 0 | 12.5 | −2.00 | (not yet written) |',
       '| E4 | Consul service discovery (health-gated catalog) | 97.7 % (0 × 503; 502 from deregister lag) | **97.97** (97.50–98.45) | 2 | 8 000 | 160 | 0 | 2 | 1.0 | +0.27 | same mechanism |',
+    ]);
+  });
+
+  test('the runs table shows each run with its pause and load average, in the log’s order', () => {
+    const withPause = [runSummary('E4', 1, 'E4/run-1/report.json', report(4000, { '502': 100 }), { before: 0.5, after: 1.25 }, 7400), runs[2]!];
+    expect(formatRuns(withPause).split('\n').slice(2)).toEqual([
+      '| E1 | 1 | 4 000 | 75.00 | 500 | 500 | 0 | 12.5 | 3.0 | successful | yes | – | – |',
+      '| E4 | 1 | 4 000 | 97.50 | 100 | 0 | 0 | 1.3 | 3.0 | successful | yes | 7.4 s | 0.50 / 1.25 |',
     ]);
   });
 });
