@@ -2,6 +2,7 @@ import { toNanos } from '../config/duration.ts';
 import type { ServiceConfig, ZerodropConfig } from '../config/schema.ts';
 import type { TimingPlan } from '../timing/model.ts';
 import { traefikCanaryTags, traefikServiceTags, type TraefikNaming } from '../traefik/service-tags.ts';
+import type { ServiceDiscovery } from '../traefik/static-config.ts';
 import { jobIdentity, type NomadJob, type NomadTask } from './nomad-api.ts';
 
 export interface CanaryJobProps {
@@ -10,6 +11,12 @@ export interface CanaryJobProps {
   readonly config: Pick<ZerodropConfig, 'cluster' | 'traefik'>;
   /** how Traefik objects in the tags are named (see `TraefikNaming`) @default 'content' */
   readonly traefikNaming?: TraefikNaming;
+  /**
+   * Where the service registers. @default 'consul' — the health-gated catalog the kit relies on.
+   * 'nomad' (Nomad's built-in service discovery) only for the experiments: Traefik's nomad provider
+   * routes to an instance as soon as it is registered, ready or not (see `ServiceDiscovery`).
+   */
+  readonly discovery?: ServiceDiscovery;
 }
 
 /** The job's Meta key that holds the service's app version: what rollouts and rollbacks read back from Nomad. */
@@ -33,7 +40,7 @@ export function appEnv(service: ServiceConfig, plan: TimingPlan): Record<string,
  * the internal port), Traefik tags, auto-promote/auto-revert, and every duration from
  * the timing model. Returns Nomad API JSON (durations in nanoseconds).
  */
-export function canaryJob({ service, plan, config, traefikNaming = 'content' }: CanaryJobProps): NomadJob {
+export function canaryJob({ service, plan, config, traefikNaming = 'content', discovery = 'consul' }: CanaryJobProps): NomadJob {
   const docker = service.driver.type === 'docker';
   const internalPort = service.ports.internalStatic !== undefined ? { Label: 'internal', Value: service.ports.internalStatic, ...(docker ? { To: service.ports.internal } : {}) } : undefined;
   return {
@@ -57,7 +64,7 @@ export function canaryJob({ service, plan, config, traefikNaming = 'content' }: 
           {
             Name: service.name,
             PortLabel: 'http',
-            Provider: 'consul',
+            Provider: discovery,
             Tags: traefikServiceTags(service, config.traefik, traefikNaming),
             ...(service.promotion === 'gated' ? { CanaryTags: traefikCanaryTags(service, config.traefik, traefikNaming) } : {}),
             Checks: [

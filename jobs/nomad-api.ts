@@ -58,7 +58,7 @@ export interface NomadPort {
 export interface NomadService {
   Name: string;
   PortLabel: string;
-  Provider: 'consul';
+  Provider: 'consul' | 'nomad';
   Tags?: string[];
   /** Replace Tags while the allocation is a canary; Nomad swaps Tags in on promotion. */
   CanaryTags?: string[];

@@ -2,7 +2,7 @@ import { toNanos } from '../config/duration.ts';
 import type { ZerodropConfig } from '../config/schema.ts';
 import { TRAEFIK_PING, traefikPlan } from '../timing/model.ts';
 import { traefikCatalogReadyTags } from '../traefik/catalog-ready.ts';
-import { traefikStaticYaml } from '../traefik/static-config.ts';
+import { traefikStaticYaml, type ServiceDiscovery } from '../traefik/static-config.ts';
 import { jobIdentity, type NomadJob } from './nomad-api.ts';
 
 /** Where the edge stack stores Traefik's Consul token: a Nomad variable only the Traefik job can read. */
@@ -16,7 +16,7 @@ export function traefikVariablePath(jobName: string): string {
  * Changes roll one node at a time behind its /ping check, and every stop drains
  * (see `TraefikPlan` in timing/model.ts for each duration).
  */
-export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 'timing' | 'services'>): NomadJob {
+export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 'timing' | 'services'>, opts: { readonly discovery?: ServiceDiscovery } = {}): NomadJob {
   const t = config.traefik;
   const plan = traefikPlan(config);
   const tokenExpression = config.cluster.consul.acl ? `{{ with nomadVar "${traefikVariablePath(t.jobName)}" }}{{ .consul_token }}{{ end }}` : undefined;
@@ -31,6 +31,8 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 
     defaultAdminHostExpression: '{{ env "NOMAD_IP_admin" }}',
     // on a host network, each node's own address there (NOMAD_IP_<label> is the allocated one)
     ...(t.hostNetwork ? { entryHostExpression: '{{ env "NOMAD_IP_web" }}' } : {}),
+    // Experiments only (E1/E2): Traefik's nomad provider instead of the Consul catalog.
+    ...(opts.discovery === 'nomad' ? { discovery: 'nomad' as const, nomadAddress: config.cluster.nomad.address } : {}),
   });
   const hostNetwork = t.hostNetwork ? { HostNetwork: t.hostNetwork } : {};
   return {

@@ -8,6 +8,7 @@ import { Variable } from '@cdktf/provider-nomad/lib/variable/index.js';
 import type { ZerodropConfig } from '../config/schema.ts';
 import { traefikJob, traefikVariablePath } from '../jobs/traefik-job.ts';
 import { traefikConsulPolicyRules } from '../traefik/consul-policy.ts';
+import type { ServiceDiscovery } from '../traefik/static-config.ts';
 import { consulProvider, jobLifecycle, nomadProvider, stateBackend } from './common.ts';
 import { escapeTerraformTemplate } from './terraform-strings.ts';
 
@@ -15,11 +16,13 @@ export interface EdgeStackProps {
   readonly config: ZerodropConfig;
   /** @default false — the Traefik job refuses to be destroyed (see `jobLifecycle`) */
   readonly allowDestroy?: boolean;
+  /** @default 'consul' — 'nomad' only for the experiments (see `ServiceDiscovery`) */
+  readonly discovery?: ServiceDiscovery;
 }
 
 /** Traefik on every Nomad client, with a Consul token that can only read the routed services. */
 export class EdgeStack extends TerraformStack {
-  constructor(scope: Construct, id: string, { config, allowDestroy = false }: EdgeStackProps) {
+  constructor(scope: Construct, id: string, { config, allowDestroy = false, discovery }: EdgeStackProps) {
     super(scope, id);
     stateBackend(this, id, config);
     nomadProvider(this, config);
@@ -39,7 +42,7 @@ export class EdgeStack extends TerraformStack {
       dependsOn.push(new Variable(this, 'traefik-consul-token', { path: traefikVariablePath(name), items: { consul_token: secret.secretId } }));
     }
     new Job(this, 'traefik', {
-      jobspec: escapeTerraformTemplate(JSON.stringify({ Job: traefikJob(config) })),
+      jobspec: escapeTerraformTemplate(JSON.stringify({ Job: traefikJob(config, discovery ? { discovery } : {}) })),
       json: true,
       detach: false,
       purgeOnDestroy: true,

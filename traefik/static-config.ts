@@ -4,6 +4,15 @@ import type { TraefikConfig } from '../config/schema.ts';
 import type { TraefikPlan } from '../timing/model.ts';
 import { edgeTag } from './service-tags.ts';
 
+/**
+ * Where Traefik reads the routed instances from. `consul` (the kit): the Consul catalog, which lists
+ * an instance only once its readiness check passes. `nomad`: Nomad's built-in service discovery
+ * through Traefik's nomad provider, which lists every registered instance whatever its checks say
+ * (a warming canary included). Only the experiments (`npm run experiments`, E1/E2) build `nomad`,
+ * behind ZERODROP_UNSAFE_NOMAD_DISCOVERY=1 (main.ts); the kit never does on its own.
+ */
+export type ServiceDiscovery = 'consul' | 'nomad';
+
 export interface TraefikStaticProps {
   readonly traefik: TraefikConfig;
   /** Traefik's shutdown durations (timing/model.ts `traefikPlan`). */
@@ -30,6 +39,10 @@ export interface TraefikStaticProps {
    * expression (the address allocated on `traefik.hostNetwork`). @default - entryPoint.host
    */
   readonly entryHostExpression?: string;
+  /** @default 'consul' — 'nomad' only for the experiments (see `ServiceDiscovery`) */
+  readonly discovery?: ServiceDiscovery;
+  /** Nomad's HTTP API, read by the nomad provider; required with discovery 'nomad'. */
+  readonly nomadAddress?: string;
 }
 
 /**
@@ -47,8 +60,7 @@ export function listenAddress(host: string, port: number): string {
 }
 
 /** Traefik v3 static configuration, as a plain object (see `traefikStaticYaml`). */
-export function traefikStaticConfig({ traefik, plan, consulTokenExpression, onlyKitServices = false, defaultAdminHostExpression, entryHostExpression }: TraefikStaticProps): Record<string, unknown> {
-  const consul = new URL(traefik.consulAddress);
+export function traefikStaticConfig({ traefik, plan, consulTokenExpression, onlyKitServices = false, defaultAdminHostExpression, entryHostExpression, discovery = 'consul', nomadAddress }: TraefikStaticProps): Record<string, unknown> {
   const ep = traefik.entryPoint;
   // On SIGTERM: keep accepting for acceptGrace while /ping answers 503 (a front load balancer
   // health-checking /ping stops sending), then finish in-flight requests for graceTimeOut.
@@ -74,22 +86,43 @@ export function traefikStaticConfig({ traefik, plan, consulTokenExpression, only
     providers: {
       // Every provider reload waits this long; it is part of the routing window.
       providersThrottleDuration: d(traefik.discovery.throttleMs),
-      consulCatalog: {
-        prefix: 'traefik',
-        // Only services that opt in with traefik.enable=true are routed.
-        exposedByDefault: false,
-        ...(onlyKitServices ? { constraints: `Tag(\`${edgeTag(traefik)}\`)` } : {}),
-        // The default also admits "warning"; only a passing readiness check may take traffic.
-        strictChecks: ['passing'],
-        refreshInterval: d(traefik.discovery.refreshIntervalMs),
-        watch: traefik.discovery.watch,
-        endpoint: {
-          address: consul.host,
-          scheme: consul.protocol.replace(':', ''),
-          ...(consulTokenExpression ? { token: consulTokenExpression } : {}),
-        },
-      },
+      ...(discovery === 'nomad' ? { nomad: nomadProvider(traefik, onlyKitServices, nomadAddress) } : { consulCatalog: consulCatalogProvider(traefik, onlyKitServices, consulTokenExpression) }),
     },
+  };
+}
+
+function consulCatalogProvider(traefik: TraefikConfig, onlyKitServices: boolean, consulTokenExpression: string | undefined): Record<string, unknown> {
+  const consul = new URL(traefik.consulAddress);
+  return {
+    prefix: 'traefik',
+    // Only services that opt in with traefik.enable=true are routed.
+    exposedByDefault: false,
+    ...(onlyKitServices ? { constraints: `Tag(\`${edgeTag(traefik)}\`)` } : {}),
+    // The default also admits "warning"; only a passing readiness check may take traffic.
+    strictChecks: ['passing'],
+    refreshInterval: d(traefik.discovery.refreshIntervalMs),
+    watch: traefik.discovery.watch,
+    endpoint: {
+      address: consul.host,
+      scheme: consul.protocol.replace(':', ''),
+      ...(consulTokenExpression ? { token: consulTokenExpression } : {}),
+    },
+  };
+}
+
+/**
+ * Traefik's nomad provider (experiments only, see `ServiceDiscovery`): the same tags, read from
+ * Nomad's service registrations, which carry no health: no strictChecks equivalent exists.
+ */
+function nomadProvider(traefik: TraefikConfig, onlyKitServices: boolean, nomadAddress: string | undefined): Record<string, unknown> {
+  if (!nomadAddress) throw new Error("traefikStaticConfig: discovery 'nomad' needs nomadAddress (Nomad's HTTP API, e.g. http://127.0.0.1:4646)");
+  return {
+    prefix: 'traefik',
+    exposedByDefault: false,
+    ...(onlyKitServices ? { constraints: `Tag(\`${edgeTag(traefik)}\`)` } : {}),
+    refreshInterval: d(traefik.discovery.refreshIntervalMs),
+    watch: traefik.discovery.watch,
+    endpoint: { address: nomadAddress },
   };
 }
 

@@ -18,7 +18,7 @@ const RANK: Record<Layer, number> = { lib: 0, core: 1, room: 2, entry: 3 };
 const LAYERS: Record<string, Layer> = {
   'lib': 'lib',
   'config': 'core', 'timing': 'core', 'jobs': 'core', 'traefik': 'core', 'agents': 'core', 'hetzner': 'core', 'pins': 'core', 'stacks': 'core', 'app': 'core', '.gen': 'core',
-  'toolchain': 'room', 'cluster': 'room', 'cloud': 'room', 'deploy': 'room', 'verify': 'room', 'gate': 'room',
+  'toolchain': 'room', 'cluster': 'room', 'cloud': 'room', 'deploy': 'room', 'verify': 'room', 'gate': 'room', 'experiments': 'room',
   'scripts': 'entry', 'main.ts': 'entry', 'hetzner-main.ts': 'entry',
 };
 /** Not part of the program: tests and tool configs may import anything. */
