@@ -16,7 +16,7 @@ import { clusterDown, clusterUp } from '../cluster/index.ts';
 import { deploy } from '../deploy/index.ts';
 import { parseDurationMs } from '../config/duration.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
-import { sleep } from '../lib/wait.ts';
+import { sleep, waitUntil } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
 import { verify } from '../verify/index.ts';
 import { experimentRows, formatRuns, formatTable, formatVariants, runSummary, type ReportLike, type RunSummary } from './table.ts';
@@ -61,10 +61,9 @@ const load1 = () => loadavg()[0] ?? 0;
 
 /** GET / for the service's host through Traefik until it answers 200 three times in a row. */
 async function waitRoutable(ports: ExperimentPorts, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + DEFAULTS.routableTimeoutMs;
   let inARow = 0;
   let last = 'no answer yet';
-  while (Date.now() < deadline && !signal.aborted) {
+  const routed = await waitUntil(async () => {
     try {
       const res = await request(`http://127.0.0.1:${ports.entry}/`, { headers: { host: 'web.localhost' }, signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
       await res.body.dump();
@@ -74,10 +73,9 @@ async function waitRoutable(ports: ExperimentPorts, signal: AbortSignal): Promis
       last = (err as Error).message;
       inARow = 0;
     }
-    if (inARow >= 3) return;
-    await sleep(500, signal);
-  }
-  if (!signal.aborted) throw new Error(`Traefik on 127.0.0.1:${ports.entry} did not route web.localhost within ${DEFAULTS.routableTimeoutMs / 1000} s (last: ${last})`);
+    return inARow >= 3;
+  }, { timeoutMs: DEFAULTS.routableTimeoutMs, intervalMs: 500, signal });
+  if (!routed && !signal.aborted) throw new Error(`Traefik on 127.0.0.1:${ports.entry} did not route web.localhost within ${DEFAULTS.routableTimeoutMs / 1000} s (last: ${last})`);
 }
 
 /** Writes the experiment's config file (app paths made absolute) and returns its path. */
