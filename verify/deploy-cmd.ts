@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { sleep } from '../lib/wait.ts';
+import { sleep, waitUntil } from '../lib/wait.ts';
 
 /** How long each stopping step waits for the deploy command's processes to go (SIGINT to terraform and the like, then SIGTERM, then SIGKILL). */
 export const STOP_GRACE_MS = 3000;
@@ -162,10 +162,7 @@ export async function runDeployCmd(cmd: string, o: { cwd: string; timeoutMs: num
       for (const p of live) known.set(p.pid, p.start);
       return live;
     };
-    const waitGone = async (which: () => Proc[], ms: number) => {
-      const end = Date.now() + ms;
-      while (which().length && Date.now() < end) await sleep(100);
-    };
+    const waitGone = (which: () => Proc[], ms: number) => waitUntil(() => which().length === 0, { timeoutMs: ms, intervalMs: 100 });
     const grace = o.graceMs ?? STOP_GRACE_MS;
     // 1. Leaders of groups of their own first (terraform on cdktf's pseudo-terminal), with SIGINT to their
     //    group, what a terminal's Ctrl-C sends: terraform stops its providers and writes its state. Were
@@ -188,8 +185,7 @@ export async function runDeployCmd(cmd: string, o: { cwd: string; timeoutMs: num
     let leftover: number[] = [];
     if (left().length) {
       signalAll('SIGKILL');
-      const killEnd = Date.now() + 1000;
-      while ((leftover = left().map((p) => p.pid)).length && Date.now() < killEnd) await sleep(50);
+      await waitUntil(() => (leftover = left().map((p) => p.pid)).length === 0, { timeoutMs: 1000, intervalMs: 50 });
     }
     // The shell was signalled: it has gone by now (a process SIGKILL cannot end is stuck in the kernel; do not wait on it forever).
     const r = await Promise.race([exited, sleep(1000).then(() => ({ exitCode: null, signal: 'SIGKILL' as const }))]);
