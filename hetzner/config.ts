@@ -25,6 +25,13 @@ export const HETZNER_DEFAULTS = {
 } as const;
 
 /** The longest a disposable cluster may be labelled to live. */
+/**
+ * The load balancer's check of each node's Traefik (seconds, as the hcloud API takes them): a node
+ * is out after `retries` failed checks, so a draining Traefik must keep accepting (traefik.acceptGrace)
+ * longer than interval × retries + timeout.
+ */
+export const LOAD_BALANCER_CHECK = { intervalS: 5, timeoutS: 3, retries: 2 } as const;
+
 export const MAX_TTL_MS = 7 * 24 * 3_600_000;
 /** Hetzner label values: ≤ 63 chars, alphanumerics with - _ . inside. The run id also names resources. */
 const RUN_ID = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;

@@ -12,7 +12,7 @@ import { CATALOG_READY_PATH } from '../traefik/catalog-ready.ts';
 import { Server } from '../.gen/providers/hcloud/server/index.ts';
 import { SshKey } from '../.gen/providers/hcloud/ssh-key/index.ts';
 import { loadBalancerIp, nodePlans, renderCloudInit, secretPlaceholder, SECRET_VARIABLES } from '../hetzner/cloud-init.ts';
-import { HETZNER_DEFAULTS, runLabels, type HetznerConfig } from '../hetzner/config.ts';
+import { HETZNER_DEFAULTS, LOAD_BALANCER_CHECK, runLabels, type HetznerConfig } from '../hetzner/config.ts';
 import { escapeTerraformTemplate } from './terraform-strings.ts';
 
 export interface HetznerStackProps {
@@ -90,7 +90,7 @@ export class HetznerStack extends TerraformStack {
       protocol: 'http',
       listenPort: 80,
       destinationPort: config.entryPort,
-      healthCheck: { protocol: 'http', port: config.adminPort, interval: 5, timeout: 3, retries: 2, http: { path: CATALOG_READY_PATH, statusCodes: ['200'] } },
+      healthCheck: { protocol: 'http', port: config.adminPort, interval: LOAD_BALANCER_CHECK.intervalS, timeout: LOAD_BALANCER_CHECK.timeoutS, retries: LOAD_BALANCER_CHECK.retries, http: { path: CATALOG_READY_PATH, statusCodes: ['200'] } },
     });
     plans.forEach((node, i) => {
       if (node.role === 'server') return; // no Traefik on a server-only node

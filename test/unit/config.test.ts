@@ -1,3 +1,4 @@
+import { LOAD_BALANCER_CHECK } from '../../hetzner/config.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -234,8 +235,9 @@ describe('loadConfig()', () => {
     const config = loadConfig('examples/hetzner-deploy.yaml', { env: NO_ENV });
     expect(config.traefik).toMatchObject({ hostNetwork: 'edge', adminPort: 8082, entryPoint: { port: 80 } });
     expect(config.cluster.consul.acl).toBe(true);
-    // the stack's load balancer: interval 5 s × 2 retries + 3 s timeout
-    expect(config.traefik.acceptGraceMs).toBeGreaterThan(5_000 * 2 + 3_000);
+    // the Hetzner stack's load balancer takes a node out after interval × retries + timeout
+    const lb = LOAD_BALANCER_CHECK;
+    expect(config.traefik.acceptGraceMs).toBeGreaterThan((lb.intervalS * lb.retries + lb.timeoutS) * 1000);
   });
 
   test('refuses a raw_exec command that is not on PATH, naming the field', () => {
