@@ -5,7 +5,7 @@
  * verifier sending through the front:
  *   - a rollout of a service with count 3 spread over the nodes;
  *   - the same rollout sent round robin to the three Traefiks directly (several URLs);
- *   - `nomad node drain` of a client under load: its instance migrates, its Traefik goes last;
+ *   - `nomad node drain` of a client under load: its instance migrates, its Traefik stops too;
  *   - an edge change: Traefik rolls one node at a time behind the front.
  * Needs `npm run tools`; adds 127.0.0.2–4 to lo while it runs (as root).
  */
@@ -120,7 +120,7 @@ describe('a multi-node cluster behind a health-checking front', () => {
     }
   });
 
-  test('nomad node drain of a client under load: its instance migrates, its Traefik stops last, every request OK through the front', async () => {
+  test('nomad node drain of a client under load: its instance migrates, its Traefik stops too, every request OK through the front', async () => {
     const l = runningLayout(cluster);
     const drained = (await nodes()).find((n) => n.Name === l.clients[0]!.name)!;
     const nomad = toolPaths().nomad;
