@@ -15,7 +15,7 @@
  *   Traefik, one Consul and one Nomad (README "Fault matrix" says what covers them in production).
  *
  * Every config is examples/local.yaml with `longestRequest: 3s`, v1 included, so no case changes
- * the edge stack (a Traefik swap would drop on its own, see edge-change.test.ts).
+ * the edge stack (a Traefik swap would drop on its own, see the edge test of traefik-changes.test.ts).
  * Needs `npm run tools`.
  */
 import { tmpdir } from 'node:os';

@@ -17,7 +17,7 @@ const entry = { port: 18580, admin: 18582 };
 const reports = path.join(process.cwd(), 'reports', 'e2e', 'gate');
 
 /** examples/local.yaml, gated, for `version`; `env` goes into the task env (FAULT). */
-const gated = (version: string, env: Record<string, string> = {}) => (c: any) => {
+const gated = (version: string, env: Record<string, string> = {}, deadline?: string) => (c: any) => {
   const svc = c.services[0];
   svc.version = version;
   svc.env = env;
@@ -29,6 +29,7 @@ const gated = (version: string, env: Record<string, string> = {}) => (c: any) =>
       { path: '/checkout', expectStatus: 200 },
     ],
     analysis: { window: '15s', minRequests: 50, maxErrorRatio: 0.01, maxP99Ratio: 5, rate: 10 },
+    ...(deadline ? { deadline } : {}),
   };
 };
 
@@ -43,7 +44,7 @@ const base = (over: Partial<VerifyOptions>) =>
 describe('promotion gate under load', () => {
   // a new job has no canary: v1 is deployed gated without a gate run
   const { configWith } = useLocalCluster(cluster, entry, gated('v1'));
-  const gatedConfig = (version: string, env: Record<string, string> = {}) => configWith(version, gated(version, env));
+  const gatedConfig = (version: string, env: Record<string, string> = {}, deadline?: string) => configWith(version, gated(version, env, deadline));
 
   test('a good canary is promoted by the gate after smoke and analysis, 0 drops', async () => {
     const config = await gatedConfig('v2');
@@ -86,7 +87,9 @@ describe('promotion gate under load', () => {
   });
 
   test('a canary whose /readyz is only on the internal port is never promoted: Traefik never sees it UP', async () => {
-    const config = await gatedConfig('v5', { FAULT: 'readyz-internal-only' });
+    // The gate can only wait this one out: a pinned deadline near the shortest the kit accepts
+    // (healthy_deadline + routing window + analysis window + margin = 38 s) instead of the derived 68 s.
+    const config = await gatedConfig('v5', { FAULT: 'readyz-internal-only' }, '40s');
     const { report, exitCode } = await phase('verify gated v2 → v5 (readyz-internal-only)', () =>
       verify(base({ version: 'v5', config, expect: 'failed', reportDir: path.join(reports, 'readyz-internal-only') })),
     );

@@ -71,7 +71,10 @@ async function probeTraefik(address: string, forMs: number): Promise<Probe[]> {
   const samples: Probe[] = [];
   const start = Date.now();
   for (let i = 0; i < forMs / 20 && Date.now() - start < forMs; i++) {
-    const [ping, ready, routed] = await Promise.all([status(`http://${address}:${entry.admin}/ping`), status(`http://${address}:${entry.admin}/ready`), status(`http://${address}:${entry.port}/`, 'web.localhost')]);
+    // The entry point is asked only after /ready answered: a 404 in a sample whose /ready said 200
+    // then means routing lagged /ready, not that the two requests crossed a reload in flight.
+    const [ping, ready] = await Promise.all([status(`http://${address}:${entry.admin}/ping`), status(`http://${address}:${entry.admin}/ready`)]);
+    const routed = await status(`http://${address}:${entry.port}/`, 'web.localhost');
     samples.push({ atMs: Date.now() - start, ping, ready, entry: routed });
     await new Promise((r) => setTimeout(r, 20));
   }

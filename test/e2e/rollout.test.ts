@@ -1,7 +1,7 @@
 /**
  * The zero-drop evidence, on a real local cluster (Consul + Nomad built from Go modules,
  * Traefik as a Nomad job, the reference app): the kit's default config keeps 100 % of reads
- * through two consecutive canary rollouts under 100 req/s; the negative control (every
+ * through a canary rollout under 100 req/s; the negative control (every
  * protection removed on purpose) must show drops; a canary that never becomes ready must
  * fail, auto-revert, and still keep 100 % of reads.
  * Prints how long each phase took. Needs `npm run tools`.
@@ -44,11 +44,11 @@ describe('zero-drop rollouts on a real local cluster', () => {
     await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
   });
 
-  test.each([
-    ['v1 → v2', 'v2'],
-    ['v2 → v3', 'v3'],
-  ])('the default config keeps every read through the canary rollout %s at 100 req/s', async (name, version) => {
-    const { report, exitCode } = await phase(`verify ${name}`, () => verify(base({ version, reportDir: path.join(reports, `default-${version}`) })));
+  // One rollout of the default config here; consecutive rollouts on one cluster are the fault
+  // matrix's five deploys and traefik-changes' four.
+  test('the default config keeps every read through the canary rollout v1 → v2 at 100 req/s', async () => {
+    const version = 'v2';
+    const { report, exitCode } = await phase('verify v1 → v2', () => verify(base({ version, reportDir: path.join(reports, `default-${version}`) })));
     expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
     expect(report.requests.total).toBeGreaterThanOrEqual(3000);
     expectCutOverMeasured(report);

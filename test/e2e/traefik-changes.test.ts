@@ -7,6 +7,14 @@
  *   the app version only (the control) → retry attempts → health-check interval → a second host.
  * Negative control: the fixed one-name-per-object layout (ZERODROP_UNSAFE_FIXED_TRAEFIK_NAMES=1)
  * with a retry change must show the 404s, so the test can fail.
+ *
+ * Last, a change to the edge stack (Traefik's own config) with ONE Traefik: the Traefik system job
+ * rolls (/ping-gated), the old Traefik keeps accepting for `traefik.acceptGrace` with /ping
+ * answering 503, then stops; the new one starts on the same reserved ports. With no front load
+ * balancer nothing covers the gap between the old one closing its listener and the new one opening
+ * it: the test measures that gap (connections refused while no Traefik listens, then 404 from the
+ * new Traefik until its first catalog load), asserts nothing else drops, and that the rollout
+ * completes. Behind a front, the same change keeps every request (multinode.test.ts).
  * Needs `npm run tools`.
  */
 import { tmpdir } from 'node:os';
@@ -88,5 +96,31 @@ describe('rollouts that change a Traefik setting keep every read', () => {
     expect(report.requests.byStatus['404'] ?? 0).toBeGreaterThan(0);
     expect(report.successRatio).toBeLessThan(1);
     expect(exitCode).toBe(1);
+  });
+
+  test('an edge change with one Traefik: Traefik rolls to a new config, the deployment succeeds, the only drops are the restart gap', async () => {
+    // the app's settings as the negative control left them (v7); only the edge stack is deployed
+    const changed = await configWith('edge-refresh-1s', (c) => {
+      [healthCheck2s, secondHost].forEach((f) => f(c));
+      c.traefik.discovery.refreshInterval = '1s';
+    });
+    const { report } = await phase('verify edge change', () =>
+      verify(base({ job: 'traefik', version: 'v7', config: changed, deployOptions: { cluster, quiet: true, stacks: ['edge'] }, reportDir: path.join(reports, 'edge-refresh-2s-to-1s') })),
+    );
+    console.log(`[e2e] edge change: ${report.requests.total} requests, ${report.successPercent} OK, by status ${JSON.stringify(report.requests.byStatus)}, by error ${JSON.stringify(report.requests.byErrorKind)}`);
+    expect(report.measurement.valid, report.measurement.invalidReason).toBe(true);
+    expect(report.deployment.status).toBe('successful');
+    // The restart gap only: connections refused/reset while no Traefik listens, and 404 from the
+    // new Traefik before its first catalog load; no 502/503 (backends), no timeouts, and all of it
+    // inside one short window around the swap.
+    const { '404': notFound = 0, ...otherStatus } = report.requests.byStatus;
+    expect(otherStatus).toEqual({});
+    const { refused, reset, ...others } = report.requests.byErrorKind;
+    expect(Object.values(others).every((n) => n === 0), JSON.stringify(report.requests.byErrorKind)).toBe(true);
+    expect(refused + reset + notFound).toBe(report.requests.notOk);
+    if (report.drops.length) {
+      const span = report.drops.at(-1)!.scheduledMs - report.drops[0]!.scheduledMs;
+      expect(span, 'the drops form one window around the Traefik swap').toBeLessThan(10_000);
+    }
   });
 });
