@@ -380,11 +380,29 @@ const traefik = z
      */
     hostNetwork: name.optional(),
     /**
-     * How long Traefik keeps accepting requests after SIGTERM while /ping answers 503, so a front
-     * load balancer that health-checks /ping stops sending to this node first. Set it to at least
-     * the load balancer's check interval × unhealthy threshold.
+     * How long Traefik keeps accepting requests after SIGTERM while /ping and /ready answer 503,
+     * so a front load balancer that health-checks them stops sending to this node first. Declare
+     * that check in `frontCheck` and the kit refuses a grace the load balancer could outlast.
      */
     acceptGrace: duration().prefault(DEFAULTS.traefik.acceptGrace),
+    /**
+     * The health check of the load balancer in front of the Traefik nodes (of /ready on the admin
+     * port), when there is one. The kit then requires `acceptGrace` ≥ interval × unhealthyThreshold
+     * + timeout + timing.margin: the longest a draining Traefik can still be sent requests.
+     * @default - no front load balancer declared (nothing to check acceptGrace against)
+     */
+    frontCheck: z
+      .strictObject({
+        interval: positiveDuration(),
+        timeout: positiveDuration(),
+        /** Failed checks in a row before the load balancer takes a node out (Hetzner: retries; Traefik: 1). */
+        unhealthyThreshold: z
+          .int({ error: 'must be a whole number of failed checks' })
+          .min(1, { error: 'must be at least 1: a load balancer takes a node out after one failed check at the soonest' })
+          .max(10, { error: 'must be at most 10: a load balancer that slow to notice would need a longer acceptGrace than Traefik can be given' }),
+      })
+      .transform((f) => withMs(f, ['interval', 'timeout']))
+      .optional(),
     discovery: z
       .strictObject({
         refreshInterval: durationAtLeast(100, 'Traefik polls the whole catalog each time; faster polling only loads Consul').prefault(DEFAULTS.traefik.discovery.refreshInterval),

@@ -17,21 +17,22 @@ export const HETZNER_DEFAULTS = {
   nodes: 1,
   ttl: '4h',
   loadBalancerType: 'lb11',
-  /** Traefik's entry point and admin (/ping) ports: the kit's defaults (config/schema.ts) */
+  /** Traefik's entry point and admin (/ping, /ready) ports: the kit's defaults (config/schema.ts) */
   entryPort: 80,
   adminPort: 8082,
   networkCidr: '10.0.0.0/16',
   subnetCidr: '10.0.1.0/24',
 } as const;
 
-/** The longest a disposable cluster may be labelled to live. */
 /**
- * The load balancer's check of each node's Traefik (seconds, as the hcloud API takes them): a node
- * is out after `retries` failed checks, so a draining Traefik must keep accepting (traefik.acceptGrace)
- * longer than interval × retries + timeout.
+ * The load balancer's check of each node's Traefik /ready (seconds, as the hcloud API takes them): a
+ * node is out after `retries` failed checks, so a draining Traefik must keep accepting
+ * (traefik.acceptGrace) longer than interval × retries + timeout. A deploy config for these nodes
+ * declares it as traefik.frontCheck (examples/hetzner-deploy.yaml) so the kit holds the grace to it.
  */
 export const LOAD_BALANCER_CHECK = { intervalS: 5, timeoutS: 3, retries: 2 } as const;
 
+/** The longest a disposable cluster may be labelled to live. */
 export const MAX_TTL_MS = 7 * 24 * 3_600_000;
 /** Hetzner label values: ≤ 63 chars, alphanumerics with - _ . inside. The run id also names resources. */
 const RUN_ID = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;

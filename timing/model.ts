@@ -109,12 +109,34 @@ export function traefikPlan(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 
   };
 }
 
+/**
+ * The longest a front load balancer keeps sending to a Traefik whose /ready went 503: the failure
+ * may start just after a check, then `unhealthyThreshold` checks fail, the last after its timeout.
+ */
+export function frontDetectionMs(front: { readonly intervalMs: number; readonly timeoutMs: number; readonly unhealthyThreshold: number }): number {
+  return front.intervalMs * front.unhealthyThreshold + front.timeoutMs;
+}
+
 /** Traefik's rules, as config issues. */
 export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 'services' | 'cluster'>): ConfigIssue[] {
   const plan = traefikPlan(config);
+  const issues: ConfigIssue[] = [];
+  const front = config.traefik.frontCheck;
+  const detectMs = front === undefined ? 0 : frontDetectionMs(front);
+  if (front !== undefined && plan.acceptGraceMs < detectMs + config.timing.marginMs) {
+    issues.push({
+      path: 'traefik.acceptGrace',
+      value: d(plan.acceptGraceMs),
+      rule:
+        `[traefik-accept-grace-covers-front-check] traefik.acceptGrace ${d(plan.acceptGraceMs)} < traefik.frontCheck.interval ${d(front.intervalMs)} × unhealthyThreshold ${front.unhealthyThreshold} + timeout ${d(front.timeoutMs)} ` +
+        `+ timing.margin ${d(config.timing.marginMs)} = ${d(detectMs + config.timing.marginMs)}: the front load balancer could still send requests to a Traefik that has stopped accepting — ` +
+        `raise traefik.acceptGrace to ≥ ${d(detectMs + config.timing.marginMs)}, or check more often in front`,
+    });
+  }
   const max = config.cluster.nomad.maxKillTimeoutMs;
-  if (plan.killTimeoutMs <= max) return [];
+  if (plan.killTimeoutMs <= max) return issues;
   return [
+    ...issues,
     {
       path: 'traefik.acceptGrace',
       value: d(plan.acceptGraceMs),

@@ -111,6 +111,9 @@ const bad: Row[] = [
   ['timing.margin 500ms', (p) => (p.timing = { margin: '500ms' }), 'timing.margin', '1s granularity'],
   ['a refresh interval of 0s', (p) => (p.traefik = { discovery: { refreshInterval: '0s' } }), 'traefik.discovery.refreshInterval', 'at least 100ms'],
   ['an accept grace beyond max_kill_timeout', (p) => (p.traefik = { acceptGrace: '1m' }), 'traefik.acceptGrace', 'traefik-kill-timeout-within-max-kill-timeout'],
+  ['an accept grace the front check outlasts', (p) => (p.traefik = { acceptGrace: '10s', frontCheck: { interval: '5s', timeout: '3s', unhealthyThreshold: 2 } }), 'traefik.acceptGrace', 'traefik-accept-grace-covers-front-check'],
+  ['a front check without a threshold', (p) => (p.traefik = { frontCheck: { interval: '5s', timeout: '3s' } }), 'traefik.frontCheck.unhealthyThreshold', 'is required'],
+  ['a front check of 0 failures', (p) => (p.traefik = { frontCheck: { interval: '5s', timeout: '3s', unhealthyThreshold: 0 } }), 'traefik.frontCheck.unhealthyThreshold', 'must be at least 1'],
   ['drain 1s against refresh 15s', (p) => ((p.traefik = { discovery: { refreshInterval: '15s' } }), (svc(p).drainGrace = '1s'), (svc(p).shutdownDelay = '0s')), 'services[0].drainGrace', 'servable-window-covers-routing-window'],
   // env
   ['env key BAD-NAME', (p) => (svc(p).env = { 'BAD-NAME': 'x' }), 'services[0].env.BAD-NAME', 'env name "BAD-NAME" must be a shell-style identifier'],

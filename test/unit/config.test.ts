@@ -1,3 +1,4 @@
+import { FRONT_DEFAULTS } from '../../cluster/layout.ts';
 import { LOAD_BALANCER_CHECK } from '../../hetzner/config.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -229,15 +230,17 @@ describe('loadConfig()', () => {
     expect(config.traefik.hostNetwork).toBe('edge');
     expect(config.traefik.entryPoint.host).toBe('');
     expect(config.services[0]!.count).toBe(3);
+    // it declares the check of `npm run cluster`'s front proxy (Traefik: out after one failure)
+    expect(config.traefik.frontCheck).toEqual({ intervalMs: FRONT_DEFAULTS.checkIntervalMs, timeoutMs: FRONT_DEFAULTS.checkTimeoutMs, unhealthyThreshold: 1 });
   });
 
   test('loads examples/hetzner-deploy.yaml: the Hetzner nodes\' edge network and ports, ACLs on, an accept grace longer than the load balancer needs to notice', () => {
     const config = loadConfig('examples/hetzner-deploy.yaml', { env: NO_ENV });
     expect(config.traefik).toMatchObject({ hostNetwork: 'edge', adminPort: 8082, entryPoint: { port: 80 } });
     expect(config.cluster.consul.acl).toBe(true);
-    // the Hetzner stack's load balancer takes a node out after interval × retries + timeout
+    // it declares the Hetzner stack's load balancer check, so loading it held acceptGrace against it
     const lb = LOAD_BALANCER_CHECK;
-    expect(config.traefik.acceptGraceMs).toBeGreaterThan((lb.intervalS * lb.retries + lb.timeoutS) * 1000);
+    expect(config.traefik.frontCheck).toEqual({ intervalMs: lb.intervalS * 1000, timeoutMs: lb.timeoutS * 1000, unhealthyThreshold: lb.retries });
   });
 
   test('refuses a raw_exec command that is not on PATH, naming the field', () => {

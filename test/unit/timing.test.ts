@@ -246,6 +246,24 @@ describe('traefikPlan()', () => {
     ]);
     expect(() => timingPlans(config({ acceptGrace: '26s' }))).toThrow(/traefik-kill-timeout-within-max-kill-timeout/);
   });
+
+  test('holds the accept grace against a declared front check: 5 s × 2 + 3 s + margin 2 s = 15 s', () => {
+    const front = { interval: '5s', timeout: '3s', unhealthyThreshold: 2 };
+    expect(timingConfigIssues(config({ acceptGrace: '15s', frontCheck: front }))).toEqual([]);
+    expect(timingConfigIssues(config({ acceptGrace: '14s', frontCheck: front }))).toEqual([
+      expect.objectContaining({
+        path: 'traefik.acceptGrace',
+        value: '14s',
+        rule: expect.stringContaining('traefik.frontCheck.interval 5s × unhealthyThreshold 2 + timeout 3s + timing.margin 2s = 15s'),
+      }),
+    ]);
+    // no front declared: nothing to hold the same grace against
+    expect(timingConfigIssues(config({ acceptGrace: '14s' }))).toEqual([]);
+    // a front that takes a node out after one failed 1 s check
+    expect(timingConfigIssues(config({ acceptGrace: '3s', frontCheck: { interval: '1s', timeout: '1s', unhealthyThreshold: 1 } }))).toEqual([
+      expect.objectContaining({ rule: expect.stringContaining('raise traefik.acceptGrace to ≥ 4s') }),
+    ]);
+  });
 });
 
 describe('gateSmokeAllowanceMs(): the gate waits for Traefik and its smoke requests', () => {
