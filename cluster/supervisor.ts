@@ -17,6 +17,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { $ } from 'zx';
 import { requestJson } from '../lib/http.ts';
+import { pidAlive, procPidList, readProcFile } from '../lib/proc.ts';
 import { tail } from '../lib/tail.ts';
 import { waitUntil } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
@@ -35,45 +36,27 @@ export class ClusterError extends Error {
   }
 }
 
-function readProc(pid: number, file: string): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Alive and not a zombie. */
-export function pidAlive(pid: number): boolean {
-  const stat = readProc(pid, 'stat');
-  if (!stat) return false;
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
-}
-
 /** The pid in a pid file, if that process is still the agent we started (binary + our config file). */
 export function ownedPid(pidFile: string, bin: string, config: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 1 || !pidAlive(pid)) return undefined;
-  const argv = (readProc(pid, 'cmdline') ?? '').split('\0');
+  const argv = (readProcFile(pid, 'cmdline') ?? '').split('\0');
   // pids get reused: only a process running our binary with our config file (`path` or `--flag=path`) is ours
   return argv[0] === bin && argv.some((a) => a === config || a.endsWith(`=${config}`)) ? pid : undefined;
 }
 
 /** Live pids (not this process) for which `match` holds, from /proc. */
 function procPids(match: (pid: number) => boolean): number[] {
-  return readdirSync('/proc')
-    .map(Number)
-    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && match(pid) && pidAlive(pid));
+  return (procPidList() ?? []).filter((pid) => pid !== process.pid && match(pid) && pidAlive(pid));
 }
 
 /** Pids whose command line, environment or open files mention `dir` (Nomad executors, logmons and tasks of this cluster). */
 export function pidsReferencing(dir: string, exclude: readonly number[] = []): number[] {
   return procPids((pid) => {
     if (exclude.includes(pid)) return false;
-    const cmd = readProc(pid, 'cmdline');
-    const env = readProc(pid, 'environ');
+    const cmd = readProcFile(pid, 'cmdline');
+    const env = readProcFile(pid, 'environ');
     return !!(cmd && cmd.includes(dir)) || !!(env && env.includes(dir)) || opensUnder(pid, dir);
   });
 }
@@ -510,9 +493,9 @@ export async function restartAgent(agent: Agent, opts: ClusterOptions = {}): Pro
  */
 export function allocTaskPids(allocId: string, command: string): number[] {
   return procPids((pid) => {
-    const env = readProc(pid, 'environ');
+    const env = readProcFile(pid, 'environ');
     if (!env || !env.split('\0').some((v) => v.startsWith(`NOMAD_ALLOC_ID=${allocId}`))) return false;
-    return (readProc(pid, 'cmdline') ?? '').split('\0').some((a) => a.includes(command));
+    return (readProcFile(pid, 'cmdline') ?? '').split('\0').some((a) => a.includes(command));
   });
 }
 

@@ -1,10 +1,12 @@
 /**
  * Helpers that know nothing of the kit: the JSON-over-HTTP client (every error names the URL and
- * status), Nomad API reads, `which`, an abortable sleep and a bounded wait, a log tail and the repository root. Imports nothing else of the repo.
+ * status), Nomad API reads, `which`, an abortable sleep and a bounded wait, a log tail, /proc reads and
+ * the repository root. Imports nothing else of the repo.
  */
 export { findOnPath } from './find-on-path.ts';
 export { HttpError, NetworkError, networkReason, requestJson, type JsonRequest } from './http.ts';
 export { jobVersion, jobVersions, nomadGet, nomadPost, revertJob, type NomadClientOptions, type NomadJobVersion } from './nomad.ts';
+export { liveProcs, pidAlive, procPidList, procStat, readProcFile, type ProcStat } from './proc.ts';
 export { REPO_ROOT } from './repo-root.ts';
 export { lastLines, tail } from './tail.ts';
 export { sleep, waitUntil, type WaitOptions } from './wait.ts';

@@ -8,7 +8,7 @@
  * SIGKILL to whatever is left. The run waits until they are gone, so nothing it started outlives it.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { liveProcs, type ProcStat } from '../lib/proc.ts';
 import { sleep, waitUntil } from '../lib/wait.ts';
 
 /** How long each stopping step waits for the deploy command's processes to go (SIGINT to terraform and the like, then SIGTERM, then SIGKILL). */
@@ -31,34 +31,7 @@ export function deployCmdExitDetail(r: DeployCmdResult): string {
   return `${how}${why}${r.leftover?.length ? `; still alive after SIGKILL: ${r.leftover.join(', ')}` : ''}`;
 }
 
-/** A live process; `start` (clock ticks after boot) tells it from a later one with the same pid. */
-interface Proc { pid: number; ppid: number; pgid: number; start: number }
-
-/** Live (not zombie) processes from /proc; undefined where there is no /proc. */
-function liveProcs(): Proc[] | undefined {
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
-  const out: Proc[] = [];
-  for (const name of names) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses, so read after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // f[0] state, f[1] ppid, f[2] pgrp, f[19] starttime (fields 3, 4, 5 and 22 of proc(5))
-    if (f[0] !== 'Z' && f[0] !== 'X') out.push({ pid, ppid: Number(f[1]), pgid: Number(f[2]), start: Number(f[19]) });
-  }
-  return out;
-}
+type Proc = ProcStat;
 
 /**
  * Live (not zombie) processes in process group `pgid`, from /proc. Orphans of the group are
@@ -156,7 +129,7 @@ export async function runDeployCmd(cmd: string, o: { cwd: string; timeoutMs: num
     /** Its live processes: its group's, and every process seen so far with their live descendants (in any group). */
     const left = (): Proc[] => {
       const procs = liveProcs();
-      if (!procs) return groupSignalable(pgid) ? [{ pid: pgid, ppid: 0, pgid, start: 0 }] : [];
+      if (!procs) return groupSignalable(pgid) ? [{ pid: pgid, state: 'S', ppid: 0, pgid, start: 0 }] : [];
       const seen = procs.filter((p) => p.pgid === pgid || known.get(p.pid) === p.start);
       const live = [...new Map([...seen, ...descendants(seen, procs)].map((p) => [p.pid, p])).values()];
       for (const p of live) known.set(p.pid, p.start);

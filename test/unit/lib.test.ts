@@ -2,6 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { liveProcs, pidAlive, procStat } from '../../lib/proc.ts';
 import { tail } from '../../lib/tail.ts';
 import { waitUntil } from '../../lib/wait.ts';
 
@@ -39,5 +41,32 @@ describe('tail', () => {
     expect(await tail(file, 2)).toBe('three\nfour');
     expect(await tail(file, 10)).toBe('one\ntwo\nthree\nfour');
     expect(await tail(path.join(dir, 'missing'), 5)).toBe('');
+  });
+});
+
+describe('/proc', () => {
+  it('reads a process whose name holds spaces and parentheses: its parent, group and start time', async () => {
+    // the kernel's comm, the name in parentheses in /proc/<pid>/stat, is the script's file name
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'zd-proc-'));
+    const script = path.join(dir, 'a (b) c');
+    await writeFile(script, '#!/bin/sh\nsleep 5\n', { mode: 0o755 });
+    const child = spawn(script, [], { detached: true, stdio: 'ignore' });
+    try {
+      await waitUntil(() => procStat(child.pid!)?.state !== undefined, { timeoutMs: 2_000, intervalMs: 20 });
+      const stat = procStat(child.pid!)!;
+      expect(stat).toMatchObject({ pid: child.pid, ppid: process.pid, pgid: child.pid });
+      expect(stat.start).toBeGreaterThan(procStat(process.pid)!.start - 1);
+      expect(pidAlive(child.pid!)).toBe(true);
+      expect(liveProcs()!.some((p) => p.pid === child.pid && p.start === stat.start)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    // reaped by node: gone; until then a zombie, which is not alive either
+    expect(await waitUntil(() => !pidAlive(child.pid!), { timeoutMs: 2_000, intervalMs: 20 })).toBe(true);
+  });
+
+  it('answers nothing for a pid that does not exist', () => {
+    expect(procStat(2 ** 22 + 1)).toBeUndefined();
+    expect(pidAlive(2 ** 22 + 1)).toBe(false);
   });
 });
