@@ -1,12 +1,13 @@
 /**
  * Beyond one node: a local cluster of one server node and three client nodes (127.0.0.2–4, each
  * with its own Consul client agent and a Traefik of the system job on its address), a front proxy
- * on 127.0.0.1 that health-checks each Traefik's /ping, as a cloud load balancer would, and the
+ * on 127.0.0.1 that health-checks each Traefik's /ready, as a cloud load balancer would, and the
  * verifier sending through the front:
  *   - a rollout of a service with count 3 spread over the nodes;
  *   - the same rollout sent round robin to the three Traefiks directly (several URLs);
  *   - `nomad node drain` of a client under load: its instance migrates, its Traefik stops too;
- *   - an edge change: Traefik rolls one node at a time behind the front.
+ *   - an edge change: Traefik rolls one node at a time behind the front;
+ * and `npm run cluster -- status` on the three nodes, then with the front stopped (exit 1).
  * Needs `npm run tools`; adds 127.0.0.2–4 to lo while it runs (as root).
  */
 import http from 'node:http';
@@ -14,8 +15,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
 import { describe, expect, test } from 'vitest';
-import { clusterEnv, readToken, runningLayout } from '../../cluster/index.ts';
+import { clusterEnv, clusterStatus, readToken, runningLayout } from '../../cluster/index.ts';
 import { requestJson } from '../../lib/http.ts';
+import { pidAlive } from '../../lib/proc.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { verify, type VerifyOptions } from '../../verify/index.ts';
@@ -96,6 +98,15 @@ describe('a multi-node cluster behind a health-checking front', () => {
     const web = await running('web');
     expect(web).toHaveLength(3);
     expect(web.map((a) => a.NodeName).sort(), 'one v1 instance per node').toEqual(l.clients.map((n) => n.name));
+  });
+
+  test('`npm run cluster -- status` lists every node with its two agents and the front, every check ok, exit 0', async () => {
+    const out = await $({ quiet: true, nothrow: true, timeout: '60s' })`npx tsx scripts/cluster.ts status --state-dir ${cluster.stateDir} --port-base ${cluster.portBase}`;
+    expect(out.exitCode, out.stdout + out.stderr).toBe(0);
+    const l = runningLayout(cluster);
+    for (const n of l.clients) expect(out.stdout).toMatch(new RegExp(`node +${n.name} on ${n.address.replaceAll('.', '\\.')}: consul pid \\d+, nomad pid \\d+`));
+    expect(out.stdout).toMatch(new RegExp(`front +pid \\d+ +http://127\\.0\\.0\\.1:${front.port}/`));
+    expect(out.stdout).not.toMatch(/not running|FAIL/);
   });
 
   test('a count-3 rollout through the front: every request OK, v2 spread over the nodes', async () => {
@@ -211,5 +222,15 @@ describe('a multi-node cluster behind a health-checking front', () => {
     expect(report.deployment.status).toBe('successful');
     expect(report.requests.notOk, JSON.stringify(report.drops.slice(0, 5))).toBe(0);
     expect((await running('traefik')).length).toBe(3);
+  });
+
+  test('the negative of `status`: with the front stopped it says so and exits 1 (and `down` still stops the rest)', async () => {
+    const { frontPid } = await clusterStatus(cluster);
+    expect(frontPid, 'the front runs before the test').toBeDefined();
+    process.kill(frontPid!, 'SIGTERM');
+    expect(await waitUntil(() => !pidAlive(frontPid!), { timeoutMs: 10_000, intervalMs: 100 })).toBe(true);
+    const out = await $({ quiet: true, nothrow: true, timeout: '60s' })`npx tsx scripts/cluster.ts status --state-dir ${cluster.stateDir} --port-base ${cluster.portBase}`;
+    expect(out.exitCode, out.stdout + out.stderr).toBe(1);
+    expect(out.stdout).toMatch(/front +not running/);
   });
 });
