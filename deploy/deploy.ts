@@ -18,6 +18,7 @@ import { gateJob, type GateRecord } from '../gate/index.ts';
 import { toolPaths } from '../toolchain/index.ts';
 import { jobVersion } from '../lib/nomad.ts';
 import { deployRunTimeoutMs, timingPlans } from '../timing/model.ts';
+import { runProcessTree } from '../lib/process-tree.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { lastLines } from '../lib/tail.ts';
 
@@ -173,10 +174,14 @@ async function cdktfDeploy(target: DeployTarget, stacks: readonly string[], opts
   const quiet = opts.quiet ?? false;
   const plain = quiet || !process.stdout.isTTY;
   const env = plain ? { ...target.env, CI: '1', TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;
-  const out = await $({ cwd: REPO_ROOT, env, quiet, nothrow: true, timeout: opts.timeoutMs, ...(quiet ? {} : { stdio: 'inherit' as const }), ...(opts.signal ? { signal: opts.signal } : {}) })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
-  if (out.exitCode !== 0) {
-    const tail = quiet ? `:\n${lastLines((out.stdout + out.stderr).trim(), 40)}` : ' (output above)';
-    throw new Error(`cdktf deploy ${stacks.join(' ')} failed (exit ${out.exitCode}) after ${Math.round((Date.now() - started) / 1000)} s${tail}`);
+  // In a process group of its own: a stop (Ctrl-C, the deadline) reaches terraform first, with
+  // SIGINT, so it writes its state before cdktf goes (lib/process-tree.ts).
+  const out = await runProcessTree(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), args, { cwd: REPO_ROOT, env, timeoutMs: opts.timeoutMs, output: quiet ? 'capture' : 'inherit', ...(opts.signal ? { signal: opts.signal } : {}) });
+  if (out.exitCode !== 0 || out.stopped) {
+    const tail = quiet ? `:\n${lastLines(out.output.trim(), 40)}` : ' (output above)';
+    const how = out.stopped === 'aborted' ? 'stopped (interrupted)' : out.stopped === 'timeout' ? `stopped at its deadline (${Math.round(opts.timeoutMs / 1000)} s)` : `failed (exit ${out.exitCode ?? out.signal})`;
+    const left = out.leftover?.length ? `; still alive after SIGKILL: ${out.leftover.join(', ')}` : '';
+    throw new Error(`cdktf deploy ${stacks.join(' ')} ${how} after ${Math.round((Date.now() - started) / 1000)} s${left}${tail}`);
   }
   log(`[deploy] cdktf deploy ${stacks.join(' ')} done in ${Math.round((Date.now() - started) / 1000)} s`);
 }

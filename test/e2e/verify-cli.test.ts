@@ -12,6 +12,10 @@
  *   OK, the requests split evenly over the URLs. The same CLI run without a signal: exit 0 (the
  *   negative control of the 130).
  *
+ * - Ctrl-C of `npm run deploy` itself (no verifier) while terraform applies: cdktf runs in a group of
+ *   its own, so the signal reaches the deploy script only, which stops terraform first (SIGINT),
+ *   then cdktf: exit 1 saying it was interrupted, nothing left running, the state readable.
+ *
  * Needs `npm run tools`.
  */
 import { spawn } from 'node:child_process';
@@ -21,9 +25,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { clusterEnv } from '../../cluster/index.ts';
+import { toolPaths } from '../../toolchain/index.ts';
 import { deploymentEnded, jobVersion, nomadGet, type NomadDeployment } from '../../lib/nomad.ts';
 import { waitUntil } from '../../lib/wait.ts';
-import { liveDescendants, liveGroupMembers, stillAlive, type ProcId } from '../../verify/index.ts';
+import { liveDescendants, liveGroupMembers, stillAlive, type ProcId } from '../../lib/process-tree.ts';
 import type { Report } from '../../verify/report.ts';
 import { phase, useLocalCluster } from './support.ts';
 
@@ -242,6 +247,46 @@ describe('the verifier CLI on a real local cluster', () => {
     expect(Math.abs(r.targets[0]!.total - r.targets[1]!.total)).toBeLessThanOrEqual(1);
     expect(r.targets[0]!.total + r.targets[1]!.total).toBe(r.requests.total);
     expect(r.verdict.pass, r.verdict.reasons.join('\n')).toBe(true);
+  });
+
+  test('Ctrl-C of `npm run deploy` itself mid-apply: terraform stopped first, exit 1 saying so, nothing left running, the state readable', async () => {
+    const config = await configWith('v5');
+    const before = (await jobVersion(nomad, 'web'))!;
+    // the deploy script in a process group of its own, like a terminal's foreground job
+    const started = Date.now();
+    const child = spawn(tsx, ['scripts/deploy.ts', '-c', config, '-s', 'app', '-v', 'v5'], { cwd: process.cwd(), env: cliEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    // WHEN terraform is applying (the new job version's deployment runs; apply waits for it: detach = false)
+    const applying = await waitUntil(
+      async () => {
+        const d = (await nomadGet<NomadDeployment>(nomad, '/v1/job/web/deployment')).body;
+        return !!d && d.JobVersion > before && !deploymentEnded(d);
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    expect(applying, `the apply reached Nomad; output:\n${out}`).toBe(true);
+    const descendants = liveDescendants(child.pid!);
+    const names = descendants.map((p) => commOf(p.pid));
+    const sigintAt = Date.now();
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
+    console.log(`[e2e] Ctrl-C of npm run deploy: SIGINT ${((sigintAt - started) / 1000).toFixed(1)} s after start, exit ${code} ${((Date.now() - sigintAt) / 1000).toFixed(1)} s later; under it at the signal: ${names.join(' ')}; last line: ${out.trim().split('\n').filter((l) => l.includes('[deploy]')).at(-1)}`);
+    if (code === 'hung') process.kill(-child.pid!, 'SIGKILL');
+    // THEN it ends on its own, with an error that says it was interrupted
+    expect(code, out).toBe(1);
+    expect(Date.now() - sigintAt).toBeLessThanOrEqual(15_000);
+    expect(out).toMatch(/cdktf deploy app stopped \(interrupted\)/);
+    // terraform ran under it in a group of its own, and is gone with everything else it started
+    expect(names, 'terraform ran under npm run deploy at the signal').toContain(path.basename(toolPaths().engine.bin).slice(0, 15));
+    expect(stillAlive(descendants), 'processes that ran under npm run deploy at the signal, still alive').toEqual([]);
+    expect(liveGroupMembers(child.pid!)).toEqual([]);
+    // its state file written whole: the next deploy reads it
+    expect(() => JSON.parse(readFileSync(appState, 'utf8')), `${appState} after the interrupted apply`).not.toThrow();
+    const d = await phase('the interrupted rollout ends in Nomad', () => lastDeploymentEnded('web', 120_000));
+    expect(d.JobVersion).toBeGreaterThan(before);
   });
 });
 

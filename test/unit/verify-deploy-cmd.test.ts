@@ -2,7 +2,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { deployCmdExitDetail, liveDescendants, liveGroupMembers, runDeployCmd, stillAlive } from '../../verify/deploy-cmd.ts';
+import { liveDescendants, liveGroupMembers, stillAlive } from '../../lib/process-tree.ts';
+import { deployCmdExitDetail, runDeployCmd } from '../../verify/deploy-cmd.ts';
 
 /** The deploy command's process group, from the pid file its shell writes ($$ is the group leader). */
 const groupOf = async (file: string) => Number((await readFile(file, 'utf8')).trim());

@@ -1,0 +1,73 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { liveGroupMembers, runProcessTree } from '../../lib/process-tree.ts';
+
+describe('runProcessTree()', () => {
+  test('captures stdout and stderr and returns the exit code', async () => {
+    const r = await runProcessTree('bash', ['-c', 'echo out; echo err >&2; exit 4'], { cwd: tmpdir(), timeoutMs: 10_000, output: 'capture' });
+    expect(r.exitCode).toBe(4);
+    expect(r.stopped).toBeUndefined();
+    expect(r.output).toContain('out\n');
+    expect(r.output).toContain('err\n');
+  });
+
+  test('keeps the last captureBytes of the output', async () => {
+    const r = await runProcessTree('bash', ['-c', 'for i in $(seq 1 2000); do echo "line $i"; done'], { cwd: tmpdir(), timeoutMs: 10_000, output: 'capture', captureBytes: 100 });
+    expect(r.output.length).toBeLessThanOrEqual(100);
+    expect(r.output.endsWith('line 2000\n')).toBe(true);
+  });
+
+  test('nested groups are stopped innermost first (terraform before the cdktf that runs it), each with SIGINT, before any SIGTERM', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zd-tree-'));
+    const log = path.join(dir, 'order');
+    // The outer shell runs a "cdktf" (node) in a session and group of its own, which runs a
+    // "terraform" (bash) in one of its own. The inner one takes half a second to go on SIGINT; the
+    // middle one notes whether the inner one was still there when its own SIGINT came.
+    await writeFile(path.join(dir, 'inner.sh'), `trap 'sleep 0.5; echo inner-INT >> order; exit 0' INT; trap 'echo inner-TERM >> order; exit 0' TERM; sleep 60 & wait\n`);
+    await writeFile(
+      path.join(dir, 'middle.mjs'),
+      `import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+const inner = spawn('setsid', ['bash', 'inner.sh'], { stdio: 'ignore' });
+let innerGone = false;
+inner.on('exit', () => (innerGone = true));
+process.on('SIGINT', () => { appendFileSync('order', innerGone ? 'middle-INT\\n' : 'middle-INT while inner ran\\n'); process.exit(0); });
+process.on('SIGTERM', () => { appendFileSync('order', 'middle-TERM\\n'); process.exit(0); });
+setInterval(() => {}, 1000);
+`,
+    );
+    const ac = new AbortController();
+    const running = runProcessTree('bash', ['-c', `setsid ${process.execPath} middle.mjs; true`], { cwd: dir, timeoutMs: 60_000, signal: ac.signal, graceMs: 2_000 });
+    // GIVEN the outer shell, the middle node and the inner shell run
+    await expect.poll(() => countIn(dir), { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
+    const t = Date.now();
+    ac.abort();
+    const r = await running;
+    // THEN the innermost went first, then its parent, each on SIGINT, within the graces, nothing left
+    expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual(['inner-INT', 'middle-INT']);
+    expect(r.stopped).toBe('aborted');
+    expect(r.leftover).toBeUndefined();
+    expect(Date.now() - t).toBeLessThan(3 * 2_000);
+  });
+
+  test('stopped at the deadline: stopped says timeout, the group is gone', async () => {
+    const r = await runProcessTree('bash', ['-c', 'echo $$; sleep 60'], { cwd: tmpdir(), timeoutMs: 300, graceMs: 300, output: 'capture' });
+    expect(r.stopped).toBe('timeout');
+    expect(liveGroupMembers(Number(r.output.trim()))).toEqual([]);
+  });
+});
+
+/** bash and node processes whose working directory is `dir` (the test's own). */
+async function countIn(dir: string): Promise<number> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  let n = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (cwd === dir && ['bash', 'node'].includes(comm.trim())) n++;
+  }
+  return n;
+}
