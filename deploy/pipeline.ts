@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/repo-root.ts';
-import { $ } from 'zx';
+import { runProcessTree } from '../lib/process-tree.ts';
 import { loadConfig } from '../config/load.ts';
 import { deploy, servicePlans, synthStacks } from './deploy.ts';
 import type { DeployTarget } from './target.ts';
@@ -30,10 +30,13 @@ export async function pipelinePlan(target: DeployTarget, stacks: readonly string
   let failed = 0;
   for (const stack of stacks) {
     const args = ['diff', stack, '--skip-synth', '--output', target.outdir, '--skip-provider-lock'];
-    const out = await $({ cwd: REPO_ROOT, env: ciEnv(target), nothrow: true, timeout: 10 * 60_000, signal })`${path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf')} ${args}`;
-    const verdict = out.exitCode !== 0 ? `FAILED (exit ${out.exitCode})` : /No changes\./.test(out.stdout) ? 'no changes' : 'changes (see the plan above)';
+    // In a group of its own, as for the apply: a cancelled pipeline stops terraform first (SIGINT), so it
+    // releases the state lock, instead of cdktf's end hanging it up mid-plan (lib/process-tree.ts).
+    const out = await runProcessTree(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), args, { cwd: REPO_ROOT, env: ciEnv(target), timeoutMs: 10 * 60_000, signal, output: 'capture', captureBytes: 4 * 1024 * 1024 });
+    process.stdout.write(out.output);
+    const verdict = out.stopped ? `STOPPED (${out.stopped === 'aborted' ? 'interrupted' : 'after 10 min'})` : out.exitCode !== 0 ? `FAILED (exit ${out.exitCode ?? out.signal})` : /No changes\./.test(out.output) ? 'no changes' : 'changes (see the plan above)';
     log(`plan ${stack}: ${verdict}`);
-    if (out.exitCode !== 0) failed++;
+    if (out.exitCode !== 0 || out.stopped) failed++;
   }
   return failed ? 1 : 0;
 }
