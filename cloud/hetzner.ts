@@ -17,6 +17,7 @@ import { $ } from 'zx';
 import { SECRET_VARIABLES, type SecretVariable } from '../hetzner/cloud-init.ts';
 import type { HetznerConfig } from '../hetzner/config.ts';
 import { DEFAULT_ENDPOINT, deleteUrl, listUrl, SWEEP_ORDER } from '../hetzner/sweep.ts';
+import { runProcessTree } from '../lib/process-tree.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { sleep } from '../lib/wait.ts';
 import { toolPaths } from '../toolchain/index.ts';
@@ -96,8 +97,20 @@ function cdktfEnv(p: RunPaths, configFile: string, expiresAt: string, vars: Reco
   };
 }
 
-const cdktf = (verb: 'deploy' | 'destroy', p: RunPaths, env: NodeJS.ProcessEnv) =>
-  $({ cwd: REPO_ROOT, env, stdio: 'inherit' })`npx cdktf ${verb} hetzner --app ${'npx tsx hetzner-main.ts'} --output ${p.outdir} --auto-approve`;
+/**
+ * `cdktf deploy|destroy hetzner`, its output as it comes. In a process group of its own: on Ctrl-C
+ * (`signal`) terraform is stopped first with SIGINT and writes its state, so `down` knows what was
+ * created (lib/process-tree.ts); the terminal's signal alone would end cdktf and with it terraform.
+ */
+async function cdktf(verb: 'deploy' | 'destroy', p: RunPaths, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
+  const cli = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf');
+  const r = await runProcessTree(cli, [verb, 'hetzner', '--app', 'npx tsx hetzner-main.ts', '--output', p.outdir, '--auto-approve'], { cwd: REPO_ROOT, env, timeoutMs: CDKTF_TIMEOUT_MS, output: 'inherit', ...(signal ? { signal } : {}) });
+  if (r.stopped) throw new HetznerError(`cdktf ${verb} hetzner stopped (${r.stopped === 'aborted' ? 'interrupted' : `after ${CDKTF_TIMEOUT_MS / 60_000} min`}) — \`npm run hetzner -- down\` removes whatever it created`);
+  if (r.exitCode !== 0) throw new HetznerError(`cdktf ${verb} hetzner failed (exit ${r.exitCode ?? r.signal}; output above)`);
+}
+
+/** The longest a `cdktf deploy|destroy` of the hetzner stack may take (servers and a load balancer: minutes). */
+const CDKTF_TIMEOUT_MS = 30 * 60_000;
 
 interface Outputs {
   load_balancer_ipv4: string;
@@ -125,7 +138,7 @@ export function envLines(o: Pick<Outputs, 'load_balancer_ipv4' | 'server_ipv4'>,
   ];
 }
 
-export async function hetznerUp(config: HetznerConfig, configFile: string, sshKeyFile: string | undefined): Promise<void> {
+export async function hetznerUp(config: HetznerConfig, configFile: string, sshKeyFile: string | undefined, signal?: AbortSignal): Promise<void> {
   requireToken();
   const p = runPaths(config.runId);
   await mkdir(p.dir, { recursive: true, mode: 0o700 });
@@ -133,7 +146,7 @@ export async function hetznerUp(config: HetznerConfig, configFile: string, sshKe
   await writeFile(p.run, JSON.stringify(run, null, 2) + '\n');
   const secrets = await loadOrCreateSecrets(p);
   console.log(`[hetzner] run ${config.runId}: ${config.nodes} × ${config.serverType} in ${config.location} + ${config.loadBalancerType}, expires ${run.expiresAt}; on failure run \`npm run hetzner -- down\``);
-  await cdktf('deploy', p, cdktfEnv(p, configFile, run.expiresAt, { ...secrets, ssh_public_key: sshPublicKey(sshKeyFile) }));
+  await cdktf('deploy', p, cdktfEnv(p, configFile, run.expiresAt, { ...secrets, ssh_public_key: sshPublicKey(sshKeyFile) }), signal);
   const o = await outputs(p);
   console.log(`\n[hetzner] up. Load balancer http://${o.load_balancer_ipv4}/ (healthy once \`npm run deploy\` runs Traefik). For npm run deploy / verify and the CLIs:\n${envLines(o, p).join('\n')}`);
 }
@@ -186,7 +199,7 @@ export async function sweepRun(runId: string, token: string, opts: { endpoint?: 
   return deleted;
 }
 
-export async function hetznerDown(config: HetznerConfig, configFile: string): Promise<void> {
+export async function hetznerDown(config: HetznerConfig, configFile: string, signal?: AbortSignal): Promise<void> {
   const token = requireToken();
   const p = runPaths(config.runId);
   let destroyFailed = false;
@@ -194,7 +207,7 @@ export async function hetznerDown(config: HetznerConfig, configFile: string): Pr
     const run = existsSync(p.run) ? JSON.parse(await readFile(p.run, 'utf8')) : { expiresAt: new Date().toISOString() };
     const secrets = existsSync(p.secrets) ? JSON.parse(await readFile(p.secrets, 'utf8')) : Object.fromEntries(SECRET_VARIABLES.map((v) => [v, 'unused-on-destroy']));
     try {
-      await cdktf('destroy', p, cdktfEnv(p, configFile, run.expiresAt, { ...secrets, ssh_public_key: 'unused-on-destroy' }));
+      await cdktf('destroy', p, cdktfEnv(p, configFile, run.expiresAt, { ...secrets, ssh_public_key: 'unused-on-destroy' }), signal);
     } catch (err) {
       destroyFailed = true;
       console.error(`[hetzner] destroy failed (${(err as Error).message.split('\n')[0]}); sweeping by label`);

@@ -19,11 +19,14 @@ export async function main(argv = process.argv): Promise<number> {
     .parse(argv);
   const [cmd, ...rest] = program.args;
   const o = program.opts<{ config: string; sshKey?: string }>();
+  // Ctrl-C: cdktf runs in a group of its own, so only this script gets it and stops terraform first
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort());
   try {
     const config = parseHetznerConfig(readFileSync(o.config, 'utf8'), o.config);
-    if (cmd === 'up') return await hetznerUp(config, o.config, o.sshKey).then(() => 0);
+    if (cmd === 'up') return await hetznerUp(config, o.config, o.sshKey, ac.signal).then(() => 0);
     if (cmd === 'verify') return await hetznerVerify(config, rest);
-    if (cmd === 'down') return await hetznerDown(config, o.config).then(() => 0);
+    if (cmd === 'down') return await hetznerDown(config, o.config, ac.signal).then(() => 0);
     console.error(`command: '${cmd}' — unknown — use up, verify or down`);
     return 2;
   } catch (err) {
