@@ -10,11 +10,11 @@ import { clusterDown, clusterUp } from '../cluster/index.ts';
 import { deploy } from '../deploy/index.ts';
 import { ensureTools } from '../toolchain/index.ts';
 import { verify, DEFAULTS as VERIFY } from '../verify/index.ts';
+import { abortOnInterrupt } from '../lib/interrupt.ts';
 
 export async function main(): Promise<number> {
   const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
+  const offSigint = abortOnInterrupt(ac);
   const started = Date.now();
   const step = (s: string) => console.log(`\n[demo] ${s} (${Math.round((Date.now() - started) / 1000)} s)`);
   let up = false;
@@ -43,7 +43,7 @@ export async function main(): Promise<number> {
       step('cluster down');
       await clusterDown({}).catch((err) => console.error(`[demo] cluster down: ${(err as Error).message}`));
     }
-    process.off('SIGINT', onSigint);
+    offSigint();
   }
 }
 

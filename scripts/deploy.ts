@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { DEFAULTS, deploy } from '../deploy/index.ts';
+import { abortOnInterrupt } from '../lib/interrupt.ts';
 
 export async function main(argv = process.argv): Promise<number> {
   const o = new Command('deploy')
@@ -15,7 +16,7 @@ export async function main(argv = process.argv): Promise<number> {
     .parse(argv)
     .opts<{ stacks: string; config?: string; version?: string }>();
   const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
+  abortOnInterrupt(ac);
   try {
     await deploy({ stacks: o.stacks.split(',').filter(Boolean), ...(o.config ? { config: o.config } : {}), ...(o.version ? { version: o.version } : {}), signal: ac.signal });
     return 0;

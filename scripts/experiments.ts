@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULTS, defaultOutDir, renderResults, runExperiments, selectExperiments } from '../experiments/index.ts';
+import { abortOnInterrupt } from '../lib/interrupt.ts';
 
 export async function main(argv = process.argv): Promise<number> {
   const c = new Command('experiments')
@@ -40,17 +41,13 @@ export async function main(argv = process.argv): Promise<number> {
       return 0;
     }
     const ac = new AbortController();
-    const onSigint = () => {
-      console.error('[experiments] interrupted: stopping the run and the cluster it started');
-      ac.abort();
-    };
-    process.once('SIGINT', onSigint);
+    const offSigint = abortOnInterrupt(ac, { first: '[experiments] interrupted: stopping the run and the cluster it started' });
     try {
       const table = await runExperiments({ experiments, runs: f.runs, rate: f.rate, outDir, signal: ac.signal, log: (l) => console.log(l) });
       console.log(`\n${table}\n\n[experiments] ${path.relative(process.cwd(), path.join(outDir, 'table.md'))}`);
       return ac.signal.aborted ? 130 : 0;
     } finally {
-      process.off('SIGINT', onSigint);
+      offSigint();
     }
   } catch (err) {
     console.error(`[experiments] ${(err as Error).message}`);

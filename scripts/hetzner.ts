@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { DEFAULTS, HetznerError, hetznerDown, hetznerUp, hetznerVerify } from '../cloud/index.ts';
 import { ConfigError } from '../config/errors.ts';
 import { parseHetznerConfig } from '../hetzner/config.ts';
+import { abortOnInterrupt } from '../lib/interrupt.ts';
 
 export async function main(argv = process.argv): Promise<number> {
   const program = new Command('hetzner')
@@ -21,7 +22,7 @@ export async function main(argv = process.argv): Promise<number> {
   const o = program.opts<{ config: string; sshKey?: string }>();
   // Ctrl-C: cdktf runs in a group of its own, so only this script gets it and stops terraform first
   const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
+  abortOnInterrupt(ac);
   try {
     const config = parseHetznerConfig(readFileSync(o.config, 'utf8'), o.config);
     if (cmd === 'up') return await hetznerUp(config, o.config, o.sshKey, ac.signal).then(() => 0);

@@ -6,6 +6,7 @@
  */
 import { Argument, Command } from 'commander';
 import { DEFAULTS as DEPLOY, deployTarget, pipelineApply, pipelineLog, pipelinePlan } from '../deploy/index.ts';
+import { abortOnInterrupt } from '../lib/interrupt.ts';
 
 export async function main(argv = process.argv): Promise<number> {
   const cmd = new Command('pipeline')
@@ -16,7 +17,7 @@ export async function main(argv = process.argv): Promise<number> {
   const step = cmd.args[0] as 'plan' | 'apply';
   const o = cmd.opts<{ config?: string; stacks: string }>();
   const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
+  abortOnInterrupt(ac);
   try {
     // Resolved here once, with the same -c as the deploy: plan and apply show the same target.
     const target = await deployTarget({ ...(o.config ? { config: o.config } : {}) });

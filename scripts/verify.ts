@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { parseDurationMs } from '../config/duration.ts';
 import { DEFAULTS, flagProblems, optionsFromFlags, verify, VERIFY_EXPECTS, type VerifyFlags } from '../verify/index.ts';
+import { abortOnInterrupt } from '../lib/interrupt.ts';
 
 /** `--url a --url b,c` → [a, b, c]. */
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -44,11 +45,7 @@ export async function main(argv = process.argv): Promise<number> {
     return 2;
   }
   const ac = new AbortController();
-  const onSigint = () => {
-    console.error('[verify] interrupted: stopping load and watch, writing what was recorded');
-    ac.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const offSigint = abortOnInterrupt(ac, { first: '[verify] interrupted: stopping load and watch, writing what was recorded' });
   try {
     const { exitCode } = await verify(await optionsFromFlags(f, env, ac.signal, (line) => console.log(line)));
     return exitCode;
@@ -56,7 +53,7 @@ export async function main(argv = process.argv): Promise<number> {
     console.error(`[verify] ${(err as Error).message}`);
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    offSigint();
   }
 }
 
