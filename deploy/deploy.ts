@@ -71,12 +71,30 @@ async function refuseTainted(outdir: string, stack: string, tf: CdkTfJson, engin
   const stackDir = path.join(outdir, 'stacks', stack);
   const stateFile = path.resolve(stackDir, local);
   if (!existsSync(stateFile)) return;
-  const tainted = taintedResources(JSON.parse(await readFile(stateFile, 'utf8')) as TerraformState);
+  const tainted = taintedResources(parseLocalState(await readFile(stateFile, 'utf8'), stateFile, stack));
   if (!tainted.length) return;
   throw new Error(
     `${stack}: ${tainted.join(', ')} tainted in ${stateFile} (its first apply failed), so this apply would destroy and re-create it — ` +
       `for a nomad_job a purge that stops every allocation, which its prevent_destroy makes Terraform refuse. Keep it: (cd ${stackDir} && ${tainted.map((r) => `${engine} untaint ${r}`).join(' && ')}), then deploy again.`,
   );
+}
+
+/**
+ * A stack's local Terraform state, or an error that says how to get it back: an apply cut off while
+ * Terraform wrote the file leaves it empty or truncated, and Terraform itself would then take the
+ * stack for new. Pure.
+ */
+export function parseLocalState(text: string, stateFile: string, stack: string): TerraformState {
+  try {
+    return JSON.parse(text) as TerraformState;
+  } catch {
+    const backup = `${stateFile}.backup`;
+    throw new Error(
+      `${stack}: ${stateFile} is ${text.trim() ? 'not whole JSON' : 'empty'} — an apply was cut off while Terraform wrote it. ` +
+        `Terraform kept the state from before that apply in ${backup}: restore it with \`cp '${backup}' '${stateFile}'\` and deploy again ` +
+        `(the next apply compares the cluster with it and changes only what differs).`,
+    );
+  }
 }
 
 /**

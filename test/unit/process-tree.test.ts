@@ -52,6 +52,32 @@ setInterval(() => {}, 1000);
     expect(Date.now() - t).toBeLessThan(3 * 2_000);
   });
 
+  test('a leader that outlives its SIGINT gets SIGTERM alone, and its parent only once it has gone (cdktf must not hang up a terraform still writing its state)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zd-tree-'));
+    // the inner one stays on SIGINT (terraform waiting on its provider) and takes half a second on SIGTERM (writing its state)
+    await writeFile(path.join(dir, 'inner.sh'), `trap 'echo inner-INT >> order' INT; trap 'sleep 0.5; echo inner-TERM >> order; exit 0' TERM; while true; do sleep 0.1; done\n`);
+    await writeFile(
+      path.join(dir, 'middle.mjs'),
+      `import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+const inner = spawn('setsid', ['bash', 'inner.sh'], { stdio: 'ignore' });
+let innerGone = false;
+inner.on('exit', () => (innerGone = true));
+const note = (sig) => () => { appendFileSync('order', innerGone ? sig + '\\n' : sig + ' while inner ran\\n'); process.exit(0); };
+process.on('SIGINT', note('middle-INT'));
+process.on('SIGTERM', note('middle-TERM'));
+setInterval(() => {}, 1000);
+`,
+    );
+    const ac = new AbortController();
+    const running = runProcessTree('bash', ['-c', `setsid ${process.execPath} middle.mjs; true`], { cwd: dir, timeoutMs: 60_000, signal: ac.signal, graceMs: 1_000 });
+    await expect.poll(() => countIn(dir), { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
+    ac.abort();
+    const r = await running;
+    expect((await readFile(path.join(dir, 'order'), 'utf8')).trim().split('\n')).toEqual(['inner-INT', 'inner-TERM', 'middle-TERM']);
+    expect(r.leftover).toBeUndefined();
+  });
+
   test('stopped at the deadline: stopped says timeout, the group is gone', async () => {
     const r = await runProcessTree('bash', ['-c', 'echo $$; sleep 60'], { cwd: tmpdir(), timeoutMs: 300, graceMs: 300, output: 'capture' });
     expect(r.stopped).toBe('timeout');
