@@ -7,11 +7,12 @@
  *
  * Stopping: SIGINT to every descendant that leads a group of its own, innermost first (terraform,
  * then the cdktf that runs it where that has a group of its own), what a terminal's Ctrl-C sends,
- * and up to `graceMs` for each level to go — terraform stops its providers and writes its state;
- * then SIGTERM to the leaders still there, the same way. Only then SIGTERM to the group and every
- * other descendant, up to `graceMs` again, then SIGKILL to whatever is left: were cdktf stopped
- * while terraform still ran, the pseudo-terminal's hang-up would end terraform at once, maybe
- * mid-write (a local state file left empty was seen that way). The run waits until they are gone,
+ * and up to `graceMs` for each level to go — terraform writes its state at once and stops its
+ * providers. A leader still there after that gets SIGKILL, not SIGTERM: terraform takes a second
+ * signal as "exit immediately" and was seen to leave an empty state file that way. Only then
+ * SIGTERM to the group and every other descendant, up to `graceMs` again, then SIGKILL to whatever
+ * is left: were cdktf stopped while terraform still ran, the pseudo-terminal's hang-up would end
+ * terraform at once, maybe mid-write. The run waits until they are gone,
  * so nothing it started outlives it.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
@@ -142,29 +143,35 @@ export async function stopProcessTree(pgid: number, graceMs = STOP_GRACE_MS): Pr
     return live;
   };
   const waitGone = (which: () => readonly unknown[], ms: number) => waitUntil(() => which().length === 0, { timeoutMs: ms, intervalMs: 100 });
-  // 1. Leaders of groups of their own first, innermost first, each level alone and waited for:
-  //    terraform before the cdktf that runs it (itself in a group of its own when `npm run deploy`
-  //    runs it). SIGINT, then SIGTERM to those still there: terraform writes its state on either,
-  //    and a cdktf stopped meanwhile would hang up its pseudo-terminal, whose SIGHUP ends terraform
-  //    mid-write (an empty state file was seen that way).
+  // 1. Leaders of groups of their own first, innermost first, each level alone and waited for, with
+  //    SIGINT: terraform before the cdktf that runs it (itself in a group of its own when `npm run
+  //    deploy` runs it). Terraform writes its state at once on SIGINT, then waits for the provider
+  //    call under way (a nomad_job apply waits for its deployment).
   const leaders = () => left().filter((p) => p.pgid !== pgid && p.pgid === p.pid);
   const innermost = () => {
     const all = leaders();
     const procs = liveProcs() ?? [];
     return all.filter((l) => !descendants([l], procs).some((d) => all.some((o) => o.pid === d.pid)));
   };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    const signalled = new Set<number>();
-    for (let round = 0; round < MAX_LEADER_ROUNDS; round++) {
-      // a leader that outlived this signal keeps its parents from being innermost: the next step follows
-      const now = innermost().filter((p) => !signalled.has(p.pid));
-      if (!now.length) break;
-      for (const p of now) signalled.add(p.pid);
-      for (const p of now) signalGroup(p.pid, sig);
-      await waitGone(() => stillAlive(now), graceMs);
-    }
+  const interrupted: ProcStat[] = [];
+  for (let round = 0; round < MAX_LEADER_ROUNDS; round++) {
+    // a leader that outlived its SIGINT keeps its parents from being innermost: step 2 follows
+    const now = innermost().filter((p) => !interrupted.some((i) => i.pid === p.pid));
+    if (!now.length) break;
+    interrupted.push(...now);
+    for (const p of now) signalGroup(p.pid, 'SIGINT');
+    await waitGone(() => stillAlive(now), graceMs);
   }
-  // 2. Then its own group and whatever else is left: SIGTERM, and SIGKILL after the grace.
+  // 2. Leaders that outlived their SIGINT: SIGKILL to their group, never SIGTERM. Terraform takes a
+  //    second signal as "exit immediately" and was seen to leave its state file empty on the way
+  //    out; killed, it leaves the state it wrote on SIGINT. Only then may cdktf go: its end hangs up
+  //    the pseudo-terminal, whose SIGHUP would end a terraform still writing.
+  const stuck = stillAlive(interrupted);
+  if (stuck.length) {
+    for (const p of stuck) signalGroup(p.pid, 'SIGKILL');
+    await waitGone(() => stillAlive(stuck), 1000);
+  }
+  // 3. Then its own group and whatever else is left: SIGTERM, and SIGKILL after the grace.
   const signalAll = (sig: NodeJS.Signals) => {
     const procs = left();
     signalGroup(pgid, sig);
