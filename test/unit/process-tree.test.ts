@@ -4,6 +4,22 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { liveGroupMembers, runProcessTree } from '../../lib/process-tree.ts';
 
+/**
+ * A "cdktf": node in a session and group of its own (started with setsid), which runs inner.sh (a
+ * "terraform") in one of its own and notes in `order` each signal it gets, and whether the inner
+ * one was still there then.
+ */
+const MIDDLE = `import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+const inner = spawn('setsid', ['bash', 'inner.sh'], { stdio: 'ignore' });
+let innerGone = false;
+inner.on('exit', () => (innerGone = true));
+const note = (sig) => () => { appendFileSync('order', innerGone ? sig + '\\n' : sig + ' while inner ran\\n'); process.exit(0); };
+process.on('SIGINT', note('middle-INT'));
+process.on('SIGTERM', note('middle-TERM'));
+setInterval(() => {}, 1000);
+`;
+
 describe('runProcessTree()', () => {
   test('captures stdout and stderr and returns the exit code', async () => {
     const r = await runProcessTree('bash', ['-c', 'echo out; echo err >&2; exit 4'], { cwd: tmpdir(), timeoutMs: 10_000, output: 'capture' });
@@ -26,18 +42,7 @@ describe('runProcessTree()', () => {
     // "terraform" (bash) in one of its own. The inner one takes half a second to go on SIGINT; the
     // middle one notes whether the inner one was still there when its own SIGINT came.
     await writeFile(path.join(dir, 'inner.sh'), `trap 'sleep 0.5; echo inner-INT >> order; exit 0' INT; trap 'echo inner-TERM >> order; exit 0' TERM; sleep 60 & wait\n`);
-    await writeFile(
-      path.join(dir, 'middle.mjs'),
-      `import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
-const inner = spawn('setsid', ['bash', 'inner.sh'], { stdio: 'ignore' });
-let innerGone = false;
-inner.on('exit', () => (innerGone = true));
-process.on('SIGINT', () => { appendFileSync('order', innerGone ? 'middle-INT\\n' : 'middle-INT while inner ran\\n'); process.exit(0); });
-process.on('SIGTERM', () => { appendFileSync('order', 'middle-TERM\\n'); process.exit(0); });
-setInterval(() => {}, 1000);
-`,
-    );
+    await writeFile(path.join(dir, 'middle.mjs'), MIDDLE);
     const ac = new AbortController();
     const running = runProcessTree('bash', ['-c', `setsid ${process.execPath} middle.mjs; true`], { cwd: dir, timeoutMs: 60_000, signal: ac.signal, graceMs: 2_000 });
     // GIVEN the outer shell, the middle node and the inner shell run
@@ -56,19 +61,7 @@ setInterval(() => {}, 1000);
     const dir = await mkdtemp(path.join(tmpdir(), 'zd-tree-'));
     // the inner one stays on SIGINT (terraform waiting on its provider) and notes a SIGTERM if it gets one
     await writeFile(path.join(dir, 'inner.sh'), `trap 'echo inner-INT >> order' INT; trap 'echo inner-TERM >> order; exit 0' TERM; while true; do sleep 0.1; done\n`);
-    await writeFile(
-      path.join(dir, 'middle.mjs'),
-      `import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
-const inner = spawn('setsid', ['bash', 'inner.sh'], { stdio: 'ignore' });
-let innerGone = false;
-inner.on('exit', () => (innerGone = true));
-const note = (sig) => () => { appendFileSync('order', innerGone ? sig + '\\n' : sig + ' while inner ran\\n'); process.exit(0); };
-process.on('SIGINT', note('middle-INT'));
-process.on('SIGTERM', note('middle-TERM'));
-setInterval(() => {}, 1000);
-`,
-    );
+    await writeFile(path.join(dir, 'middle.mjs'), MIDDLE);
     const ac = new AbortController();
     const running = runProcessTree('bash', ['-c', `setsid ${process.execPath} middle.mjs; true`], { cwd: dir, timeoutMs: 60_000, signal: ac.signal, graceMs: 1_000 });
     await expect.poll(() => countIn(dir), { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
