@@ -17,10 +17,10 @@ import { $ } from 'zx';
 import { SECRET_VARIABLES, type SecretVariable } from '../hetzner/cloud-init.ts';
 import type { HetznerConfig } from '../hetzner/config.ts';
 import { DEFAULT_ENDPOINT, deleteUrl, listUrl, SWEEP_ORDER } from '../hetzner/sweep.ts';
-import { runProcessTree } from '../lib/process-tree.ts';
+import { runProcessTree, treeRunFailure } from '../lib/process-tree.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { sleep } from '../lib/wait.ts';
-import { toolPaths } from '../toolchain/index.ts';
+import { CDKTF_CLI, toolPaths } from '../toolchain/index.ts';
 
 
 export const DEFAULTS = {
@@ -103,10 +103,9 @@ function cdktfEnv(p: RunPaths, configFile: string, expiresAt: string, vars: Reco
  * created (lib/process-tree.ts); the terminal's signal alone would end cdktf and with it terraform.
  */
 async function cdktf(verb: 'deploy' | 'destroy', p: RunPaths, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
-  const cli = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf');
-  const r = await runProcessTree(cli, [verb, 'hetzner', '--app', 'npx tsx hetzner-main.ts', '--output', p.outdir, '--auto-approve'], { cwd: REPO_ROOT, env, timeoutMs: CDKTF_TIMEOUT_MS, output: 'inherit', ...(signal ? { signal } : {}) });
-  if (r.stopped) throw new HetznerError(`cdktf ${verb} hetzner stopped (${r.stopped === 'aborted' ? 'interrupted' : `after ${CDKTF_TIMEOUT_MS / 60_000} min`}) — \`npm run hetzner -- down\` removes whatever it created`);
-  if (r.exitCode !== 0) throw new HetznerError(`cdktf ${verb} hetzner failed (exit ${r.exitCode ?? r.signal}; output above)`);
+  const r = await runProcessTree(CDKTF_CLI, [verb, 'hetzner', '--app', 'npx tsx hetzner-main.ts', '--output', p.outdir, '--auto-approve'], { cwd: REPO_ROOT, env, timeoutMs: CDKTF_TIMEOUT_MS, output: 'inherit', ...(signal ? { signal } : {}) });
+  const failure = treeRunFailure(r, CDKTF_TIMEOUT_MS);
+  if (failure) throw new HetznerError(`cdktf ${verb} hetzner ${failure} (output above)${r.stopped ? ' — `npm run hetzner -- down` removes whatever it created' : ''}`);
 }
 
 /** The longest a `cdktf deploy|destroy` of the hetzner stack may take (servers and a load balancer: minutes). */

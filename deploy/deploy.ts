@@ -15,10 +15,10 @@ import { $ } from 'zx';
 import { deployTarget, type DeployTarget, type TargetOptions } from './target.ts';
 import { loadConfig } from '../config/load.ts';
 import { gateJob, type GateRecord } from '../gate/index.ts';
-import { toolPaths } from '../toolchain/index.ts';
+import { CDKTF_CLI, toolPaths } from '../toolchain/index.ts';
 import { jobVersion } from '../lib/nomad.ts';
 import { deployRunTimeoutMs, timingPlans } from '../timing/model.ts';
-import { runProcessTree } from '../lib/process-tree.ts';
+import { runProcessTree, treeRunFailure } from '../lib/process-tree.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { lastLines } from '../lib/tail.ts';
 
@@ -194,12 +194,11 @@ async function cdktfDeploy(target: DeployTarget, stacks: readonly string[], opts
   const env = plain ? { ...target.env, CI: '1', TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' } : target.env;
   // In a process group of its own: a stop (Ctrl-C, the deadline) reaches terraform first, with
   // SIGINT, so it writes its state before cdktf goes (lib/process-tree.ts).
-  const out = await runProcessTree(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), args, { cwd: REPO_ROOT, env, timeoutMs: opts.timeoutMs, output: quiet ? 'capture' : 'inherit', ...(opts.signal ? { signal: opts.signal } : {}) });
-  if (out.exitCode !== 0 || out.stopped) {
+  const out = await runProcessTree(CDKTF_CLI, args, { cwd: REPO_ROOT, env, timeoutMs: opts.timeoutMs, output: quiet ? 'capture' : 'inherit', ...(opts.signal ? { signal: opts.signal } : {}) });
+  const failure = treeRunFailure(out, opts.timeoutMs);
+  if (failure) {
     const tail = quiet ? `:\n${lastLines(out.output.trim(), 40)}` : ' (output above)';
-    const how = out.stopped === 'aborted' ? 'stopped (interrupted)' : out.stopped === 'timeout' ? `stopped at its deadline (${Math.round(opts.timeoutMs / 1000)} s)` : `failed (exit ${out.exitCode ?? out.signal})`;
-    const left = out.leftover?.length ? `; still alive after SIGKILL: ${out.leftover.join(', ')}` : '';
-    throw new Error(`cdktf deploy ${stacks.join(' ')} ${how} after ${Math.round((Date.now() - started) / 1000)} s${left}${tail}`);
+    throw new Error(`cdktf deploy ${stacks.join(' ')} ${failure} after ${Math.round((Date.now() - started) / 1000)} s${tail}`);
   }
   log(`[deploy] cdktf deploy ${stacks.join(' ')} done in ${Math.round((Date.now() - started) / 1000)} s`);
 }

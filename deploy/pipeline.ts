@@ -11,9 +11,9 @@
  * ZERODROP_CONFIG) the cluster the config names, NOMAD_TOKEN and CONSUL_HTTP_TOKEN from the env
  * (the CI secret store), state wherever `cluster.state` says (Consul KV for a pipeline).
  */
-import path from 'node:path';
 import { REPO_ROOT } from '../lib/repo-root.ts';
-import { runProcessTree } from '../lib/process-tree.ts';
+import { runProcessTree, treeRunFailure } from '../lib/process-tree.ts';
+import { CDKTF_CLI } from '../toolchain/index.ts';
 import { loadConfig } from '../config/load.ts';
 import { deploy, servicePlans, synthStacks } from './deploy.ts';
 import type { DeployTarget } from './target.ts';
@@ -23,6 +23,9 @@ export const pipelineLog = (line: string) => console.log(`[pipeline] ${line}`);
 const log = pipelineLog;
 
 /** Plain output for CI logs: no colours, no interactive UI. */
+/** The longest one `cdktf diff` may take. */
+const PLAN_TIMEOUT_MS = 10 * 60_000;
+
 const ciEnv = (t: DeployTarget): NodeJS.ProcessEnv => ({ ...t.env, CI: '1', TF_CLI_ARGS_init: '-no-color', TF_CLI_ARGS_plan: '-no-color', TF_CLI_ARGS_apply: '-no-color' });
 
 export async function pipelinePlan(target: DeployTarget, stacks: readonly string[], signal: AbortSignal): Promise<number> {
@@ -30,13 +33,13 @@ export async function pipelinePlan(target: DeployTarget, stacks: readonly string
   let failed = 0;
   for (const stack of stacks) {
     const args = ['diff', stack, '--skip-synth', '--output', target.outdir, '--skip-provider-lock'];
-    // In a group of its own, as for the apply: a cancelled pipeline stops terraform first (SIGINT), so it
-    // releases the state lock, instead of cdktf's end hanging it up mid-plan (lib/process-tree.ts).
-    const out = await runProcessTree(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf'), args, { cwd: REPO_ROOT, env: ciEnv(target), timeoutMs: 10 * 60_000, signal, output: 'capture', captureBytes: 4 * 1024 * 1024 });
+    // In a group of its own, as for the apply: a cancelled pipeline stops terraform first (SIGINT), which
+    // gives it the chance to release the state lock before cdktf goes (lib/process-tree.ts).
+    const out = await runProcessTree(CDKTF_CLI, args, { cwd: REPO_ROOT, env: ciEnv(target), timeoutMs: PLAN_TIMEOUT_MS, signal, output: 'capture', captureBytes: 4 * 1024 * 1024 });
     process.stdout.write(out.output);
-    const verdict = out.stopped ? `STOPPED (${out.stopped === 'aborted' ? 'interrupted' : 'after 10 min'})` : out.exitCode !== 0 ? `FAILED (exit ${out.exitCode ?? out.signal})` : /No changes\./.test(out.output) ? 'no changes' : 'changes (see the plan above)';
-    log(`plan ${stack}: ${verdict}`);
-    if (out.exitCode !== 0 || out.stopped) failed++;
+    const failure = treeRunFailure(out, PLAN_TIMEOUT_MS);
+    log(`plan ${stack}: ${failure ? failure.replace(/^\w+/, (w) => w.toUpperCase()) : /No changes\./.test(out.output) ? 'no changes' : 'changes (see the plan above)'}`);
+    if (failure) failed++;
   }
   return failed ? 1 : 0;
 }

@@ -125,6 +125,14 @@ export async function runProcessTree(file: string, args: readonly string[], o: T
   }
 }
 
+/** Why a run did not succeed, in words (`failed (exit 1)`, `stopped (interrupted)`, `stopped at its deadline (600 s)`); undefined when it exited 0. */
+export function treeRunFailure(r: Omit<TreeRun, 'output'>, timeoutMs: number): string | undefined {
+  const left = r.leftover?.length ? `; still alive after SIGKILL: ${r.leftover.join(', ')}` : '';
+  if (r.stopped === 'aborted') return `stopped (interrupted)${left}`;
+  if (r.stopped === 'timeout') return `stopped at its deadline (${Math.round(timeoutMs / 1000)} s)${left}`;
+  return r.exitCode === 0 ? undefined : `failed (exit ${r.exitCode ?? r.signal})`;
+}
+
 /**
  * Stops process group `pgid` (its leader started detached) and every descendant, in the order the
  * module's comment gives; returns the pids still alive after SIGKILL (none expected).

@@ -4,6 +4,7 @@
  */
 export { archiveCommand, providerHelp, providerSourcesDir, PROVIDER_SOURCES_ENV, readSourceArchive } from './provider-sources.ts';
 export {
+  CDKTF_CLI,
   DEFAULTS,
   ensureTools,
   mirrorBinPath,

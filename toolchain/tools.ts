@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import { findOnPath } from '../lib/find-on-path.ts';
+import { REPO_ROOT } from '../lib/repo-root.ts';
 import { tail } from '../lib/tail.ts';
 import { missingSetting, providerHelp, providerSourcesDir, readSourceArchive, PROVIDER_SOURCES_ENV } from './provider-sources.ts';
 import { GO_ENV, PINS, type ModulePin, type ProviderInfo, type ProviderPin, type ToolPin } from '../pins/index.ts';
@@ -116,6 +117,9 @@ export function toolDir(pin: ToolPin, cacheDir = DEFAULTS.cacheDir): string {
 export function toolBin(pin: ToolPin, cacheDir = DEFAULTS.cacheDir): string {
   return path.join(toolDir(pin, cacheDir), pin.name);
 }
+
+/** The cdktf CLI of the project's npm install, run directly (not through npx) so a stop reaches it. */
+export const CDKTF_CLI = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf');
 
 /** `linux_amd64` style platform, as Terraform names it. */
 export function terraformPlatform(platform = process.platform, arch = process.arch): string {

@@ -3,19 +3,10 @@
  * so that stopping it (Ctrl-C, or the run's deadline) reaches everything it started, terraform
  * first with SIGINT, and the run waits until all of it is gone.
  */
-import { runProcessTree, STOP_GRACE_MS } from '../lib/process-tree.ts';
+import { runProcessTree, type TreeRun } from '../lib/process-tree.ts';
 
-export { STOP_GRACE_MS };
-
-export interface DeployCmdResult {
-  /** The shell's exit code; null when a signal ended it. */
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** Why the verifier stopped it, when it did. */
-  readonly stopped?: 'aborted' | 'timeout';
-  /** Its processes still alive after SIGKILL (none expected). */
-  readonly leftover?: number[];
-}
+/** How the deploy command ended: its exit code or signal, and whether the verifier stopped it. */
+export type DeployCmdResult = Omit<TreeRun, 'output'>;
 
 /** One line for the report's `deploy-cmd-exit` event. */
 export function deployCmdExitDetail(r: DeployCmdResult): string {

@@ -5,7 +5,7 @@
  * --deploy-cmd in its own process group: deploy-cmd.ts), and the verifier's own limit (bench.ts).
  */
 export { benchTable, runBench } from './bench.ts';
-export { deployCmdExitDetail, runDeployCmd, STOP_GRACE_MS, type DeployCmdResult } from './deploy-cmd.ts';
+export { deployCmdExitDetail, runDeployCmd, type DeployCmdResult } from './deploy-cmd.ts';
 export { DEFAULT_MIX, mixFromFile, mixFromFlags, type MixEntry } from './mix.ts';
 export { DEFAULTS, verify, type VerifyOptions, type VerifyResult } from './run.ts';
 export { consulTarget, flagProblems, nomadTarget, optionsFromFlags, type VerifyFlags } from './targets.ts';

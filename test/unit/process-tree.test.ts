@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { liveGroupMembers, runProcessTree } from '../../lib/process-tree.ts';
+import { liveGroupMembers, runProcessTree, treeRunFailure } from '../../lib/process-tree.ts';
 
 /**
  * A "cdktf": node in a session and group of its own (started with setsid), which runs inner.sh (a
@@ -10,11 +10,11 @@ import { liveGroupMembers, runProcessTree } from '../../lib/process-tree.ts';
  * one was still there then.
  */
 const MIDDLE = `import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 const inner = spawn('setsid', ['bash', 'inner.sh'], { stdio: 'ignore' });
-let innerGone = false;
-inner.on('exit', () => (innerGone = true));
-const note = (sig) => () => { appendFileSync('order', innerGone ? sig + '\\n' : sig + ' while inner ran\\n'); process.exit(0); };
+// from /proc, as the kernel sees it at the signal (node's 'exit' event for it may come later): gone or a zombie
+const innerGone = () => { try { const st = readFileSync('/proc/' + inner.pid + '/stat', 'utf8'); return 'ZX'.includes(st.slice(st.lastIndexOf(')') + 2)[0]); } catch { return true; } };
+const note = (sig) => () => { appendFileSync('order', innerGone() ? sig + '\\n' : sig + ' while inner ran\\n'); process.exit(0); };
 process.on('SIGINT', note('middle-INT'));
 process.on('SIGTERM', note('middle-TERM'));
 setInterval(() => {}, 1000);
@@ -90,3 +90,13 @@ async function countIn(dir: string): Promise<number> {
   }
   return n;
 }
+
+describe('treeRunFailure()', () => {
+  test('names why a run did not succeed: its exit, an interruption, the deadline, what outlived SIGKILL', () => {
+    expect(treeRunFailure({ exitCode: 0, signal: null }, 60_000)).toBeUndefined();
+    expect(treeRunFailure({ exitCode: 1, signal: null }, 60_000)).toBe('failed (exit 1)');
+    expect(treeRunFailure({ exitCode: null, signal: 'SIGKILL' }, 60_000)).toBe('failed (exit SIGKILL)');
+    expect(treeRunFailure({ exitCode: 0, signal: null, stopped: 'aborted' }, 60_000)).toBe('stopped (interrupted)');
+    expect(treeRunFailure({ exitCode: null, signal: 'SIGTERM', stopped: 'timeout', leftover: [42] }, 600_000)).toBe('stopped at its deadline (600 s); still alive after SIGKILL: 42');
+  });
+});
