@@ -8,7 +8,7 @@ export function abortOnInterrupt(ac: AbortController, o: { readonly first?: stri
   const log = o.log ?? ((line: string) => console.error(line));
   const onSigint = () => {
     if (ac.signal.aborted) {
-      log('[zerodrop] still stopping (terraform writes its state first); it ends within seconds');
+      log('[zerodrop] still stopping: what it started is being stopped in order (terraform first, so it keeps its state); a second Ctrl-C does not cut that short');
       return;
     }
     if (o.first) log(o.first);

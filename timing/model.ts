@@ -122,15 +122,15 @@ export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'ti
   const plan = traefikPlan(config);
   const issues: ConfigIssue[] = [];
   const front = config.traefik.frontCheck;
-  const detectMs = front === undefined ? 0 : frontDetectionMs(front);
-  if (front !== undefined && plan.acceptGraceMs < detectMs + config.timing.marginMs) {
+  const neededMs = front ? frontDetectionMs(front) + config.timing.marginMs : 0;
+  if (front && plan.acceptGraceMs < neededMs) {
     issues.push({
       path: 'traefik.acceptGrace',
       value: d(plan.acceptGraceMs),
       rule:
         `[traefik-accept-grace-covers-front-check] traefik.acceptGrace ${d(plan.acceptGraceMs)} < traefik.frontCheck.interval ${d(front.intervalMs)} × unhealthyThreshold ${front.unhealthyThreshold} + timeout ${d(front.timeoutMs)} ` +
-        `+ timing.margin ${d(config.timing.marginMs)} = ${d(detectMs + config.timing.marginMs)}: the front load balancer could still send requests to a Traefik that has stopped accepting — ` +
-        `raise traefik.acceptGrace to ≥ ${d(detectMs + config.timing.marginMs)}, or check more often in front`,
+        `+ timing.margin ${d(config.timing.marginMs)} = ${d(neededMs)}: the front load balancer could still send requests to a Traefik that has stopped accepting — ` +
+        `raise traefik.acceptGrace to ≥ ${d(neededMs)}, or check more often in front`,
     });
   }
   const max = config.cluster.nomad.maxKillTimeoutMs;

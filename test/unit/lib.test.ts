@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { abortOnInterrupt } from '../../lib/interrupt.ts';
 import { liveProcs, pidAlive, procStat } from '../../lib/proc.ts';
 import { tail } from '../../lib/tail.ts';
 import { waitUntil } from '../../lib/wait.ts';
@@ -68,5 +69,22 @@ describe('/proc', () => {
   it('answers nothing for a pid that does not exist', () => {
     expect(procStat(2 ** 22 + 1)).toBeUndefined();
     expect(pidAlive(2 ** 22 + 1)).toBe(false);
+  });
+});
+
+describe('abortOnInterrupt()', () => {
+  // process.emit calls the listeners as a SIGINT would, without signalling the test runner
+  it('the first Ctrl-C aborts; a second one only says the stop goes on; off() removes the handler', () => {
+    const before = process.listenerCount('SIGINT');
+    const ac = new AbortController();
+    const lines: string[] = [];
+    const off = abortOnInterrupt(ac, { first: 'interrupted', log: (l) => lines.push(l) });
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    process.emit('SIGINT', 'SIGINT');
+    expect(ac.signal.aborted).toBe(true);
+    process.emit('SIGINT', 'SIGINT');
+    expect(lines).toEqual(['interrupted', expect.stringMatching(/^\[zerodrop\] still stopping/)]);
+    off();
+    expect(process.listenerCount('SIGINT')).toBe(before);
   });
 });
