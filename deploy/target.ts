@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../lib/repo-root.ts';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load.ts';
 import { clusterEnv, clusterState, type ClusterOptions } from '../cluster/index.ts';
-import { toolPaths } from '../toolchain/index.ts';
+import { engineMissing, toolPaths } from '../toolchain/index.ts';
 
 
 export const TARGET_DEFAULTS = {
@@ -70,7 +70,7 @@ const shown = (file: string) => path.relative(process.cwd(), file) || file;
 export async function deployTarget(opts: TargetOptions = {}): Promise<DeployTarget> {
   const base = opts.env ?? process.env;
   const tools = toolPaths();
-  if (!existsSync(tools.engine.bin)) throw new Error(`no terraform on PATH and OpenTofu not built at ${tools.engine.bin} — install Terraform, or run \`npm run tools\``);
+  if (!existsSync(tools.engine.bin)) throw new Error(engineMissing(tools.engine));
   const env: NodeJS.ProcessEnv = {
     ...base,
     CHECKPOINT_DISABLE: '1',

@@ -1,7 +1,7 @@
 /**
  * The one place every external program zerodrop runs is pinned: the servers (Consul, Nomad,
- * Traefik), the Terraform providers the cdktf bindings were generated from, and OpenTofu as the
- * fallback engine. `toolchain/tools.ts` builds each pin with Go (no prebuilt downloads).
+ * Traefik), the Terraform providers the cdktf bindings were generated from, and OpenTofu, the
+ * engine cdktf drives. `toolchain/tools.ts` builds each pin with Go (no prebuilt downloads).
  *
  * Servers and OpenTofu (ModulePin): a throw-away wrapper module `local/<name>` gets `directives`
  * appended to its go.mod and `goSum` to its go.sum, then `go get -tool <get…>` and
@@ -91,48 +91,39 @@ export type ToolPin = ModulePin | ProviderPin;
 export const CONSUL: ModulePin = {
   name: 'consul',
   kind: 'server',
-  version: 'v1.22.6',
+  version: 'v1.16.3',
   pkg: 'github.com/hashicorp/consul',
-  // Sub-modules stay at the versions consul's go.mod requires (api v1.33.4, sdk v0.17.2,
-  // envoyextensions v0.9.4, proto-public v0.7.2, troubleshoot v0.8.5): upstream builds them from
-  // ./dir at the tag, and the Go module proxy refuses the tag's commit as a pseudo-version.
-  get: ['github.com/hashicorp/consul@v1.22.6'],
+  // Upstream builds its sub-modules from ./dir at the tag; here they are the tagged versions the
+  // tag's go.mod requires (api v1.25.1, sdk v0.14.1, envoyextensions v0.4.1, proto-public v0.4.1,
+  // troubleshoot v0.3.1), all MPL-2.0 and served by the module proxy.
+  get: ['github.com/hashicorp/consul@v1.16.3'],
   directives: ['exclude (', '\tgithub.com/hashicorp/go-msgpack v1.1.5', '\tgithub.com/hashicorp/go-msgpack v1.1.6', ')'],
-  // The sumdb mirror answers 404 for these three sub-module versions, so `go get` fails with
-  // "verifying module". Seeding go.sum makes go skip the lookup and check these pinned hashes.
-  goSum: [
-    'github.com/hashicorp/consul/envoyextensions v0.9.4 h1:YwlgpelCyZQF0HZiGELa9D8uRgQzQflf4kvphIlOCpA=',
-    'github.com/hashicorp/consul/envoyextensions v0.9.4/go.mod h1:rx7eXCLQpBuyKDe8lpY3E9qJCXNaHIHQO6MNaSNYXx0=',
-    'github.com/hashicorp/consul/proto-public v0.7.2 h1:nJlgQwXgUd7Uwbj5ZkSo7oK4sIp53ONbx2GLVOK4WjE=',
-    'github.com/hashicorp/consul/proto-public v0.7.2/go.mod h1:VNuZ1sdNYguOU1DhfU7e99Nf8qeIK+WntaeBHnC561Y=',
-    'github.com/hashicorp/consul/troubleshoot v0.8.5 h1:l527En05h/tIsHV6Lodt6gx0vEdfeCYdHzA06UKBbxM=',
-    'github.com/hashicorp/consul/troubleshoot v0.8.5/go.mod h1:QHc6k0DQUiS8rovti18eMGTyiy1QQYaUxJfzVVrS4Eo=',
-  ],
   cgo: false,
   versionArgs: ['version'],
-  versionMatch: 'Consul v1.22.6',
-  why: 'latest 1.22 patch; health-gated catalog and ACLs for the Traefik token; pure Go (CGO off)',
+  versionMatch: 'Consul v1.16.3',
+  why: 'the last Consul under MPL-2.0 (v1.16.6 on is BUSL; v1.16.4/5 are not published as modules); health-gated catalog, blocking queries, ACLs, sessions; pure Go (CGO off)',
 };
 
 export const NOMAD: ModulePin = {
   name: 'nomad',
   kind: 'server',
-  version: 'v1.11.3',
+  version: 'v1.6.3',
   pkg: 'github.com/hashicorp/nomad',
-  // The api sub-module is ./api at the tag; the Go module proxy refuses the tag's commit (173ab08a0210) as a
-  // pseudo-version, so this is the nearest main-branch pseudo-version it has cached (2026-03-24).
-  get: ['github.com/hashicorp/nomad@v1.11.3', 'github.com/hashicorp/nomad/api@v0.0.0-20260324203407-b27b0c2e019a'],
+  // The api sub-module is ./api at the tag. The module proxy refuses a commit hash but serves the
+  // full pseudo-version of the tag's commit (e0497bff1437), so the api is exactly the tag's.
+  get: ['github.com/hashicorp/nomad@v1.6.3', 'github.com/hashicorp/nomad/api@v0.0.0-20231030125810-e0497bff1437'],
   directives: [
     'replace (',
     '\tgithub.com/Microsoft/go-winio => github.com/endocrimes/go-winio v0.4.13-0.20190628114223-fb47a8b41948',
-    '\tgithub.com/hashicorp/hcl => github.com/hashicorp/hcl v1.0.1-nomad-1',
+    '\tgithub.com/hashicorp/hcl => github.com/hashicorp/hcl v1.0.1-0.20201016140508-a07e7d50bbee',
+    '\tgithub.com/armon/go-metrics => github.com/armon/go-metrics v0.0.0-20230509193637-d9ca9af9f1f9',
     ')',
   ],
-  // raw_exec needs no cgo; without it only the nvidia/usb-ish extras that we never use are lost.
-  cgo: false,
+  // runc's nsenter (linked in by the exec driver) has only cgo files: without cgo the build fails.
+  cgo: true,
   versionArgs: ['version'],
-  versionMatch: 'Nomad v1.11.3',
-  why: 'community 1.11 line; raw_exec, canary deployments, Consul service registration with checks',
+  versionMatch: 'Nomad v1.6.3',
+  why: 'the last Nomad under MPL-2.0 (v1.7.0 on is BUSL; v1.6.4 is not published as a module); raw_exec and exec, canary deployments, Consul service registration with checks',
 };
 
 export const TRAEFIK: ModulePin = {
@@ -205,10 +196,10 @@ export const TOFU: ModulePin = {
   ldflags: ['-X github.com/opentofu/opentofu/version.dev=no'],
   versionArgs: ['version'],
   versionMatch: 'OpenTofu v1.12.6',
-  why: 'only built when no `terraform` is on PATH; cdktf drives it with TERRAFORM_BINARY_NAME=tofu',
+  why: 'the engine cdktf drives (TERRAFORM_BINARY_NAME): open source (MPL-2.0), reads the same providers and state; Terraform is used only when ZERODROP_TERRAFORM_BIN names the user\'s own binary',
 };
 
-/** Everything `npm run tools` builds, servers first (the e2e tests need them), then providers, then OpenTofu where needed. */
+/** Everything `npm run tools` builds, servers first (the e2e tests need them), then providers, then OpenTofu. */
 export const PINS: readonly ToolPin[] = [CONSUL, NOMAD, TRAEFIK, PROVIDER_NOMAD, PROVIDER_CONSUL, PROVIDER_HCLOUD, TOFU];
 
 /** Go environment shared by every build; the caches live outside the repo, keyed by nothing but content. */

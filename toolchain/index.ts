@@ -6,6 +6,7 @@ export { archiveCommand, providerHelp, providerSourcesDir, PROVIDER_SOURCES_ENV,
 export {
   CDKTF_CLI,
   DEFAULTS,
+  engineMissing,
   ensureTools,
   mirrorBinPath,
   stopRunningBuild,
@@ -15,4 +16,6 @@ export {
   type ToolPaths,
   type ToolResult,
   type ToolsOptions,
+  type ServerName,
+  USER_BIN_ENV,
 } from './tools.ts';

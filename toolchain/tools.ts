@@ -59,7 +59,13 @@ export interface ToolPaths {
   consul: string;
   nomad: string;
   traefik: string;
-  /** the IaC engine cdktf should drive: `terraform` from PATH, else the pinned OpenTofu build */
+  /** servers named by the user (ZERODROP_NOMAD_BIN …) instead of the pinned builds: `npm run tools` neither builds nor fetches these */
+  userServers: readonly ServerName[];
+  /**
+   * The IaC engine cdktf drives: the pinned OpenTofu build, or the user's own Terraform when
+   * ZERODROP_TERRAFORM_BIN names it (never a `terraform` merely found on PATH: it is the user's
+   * binary under its own licence, not something the kit picks).
+   */
   engine: { kind: 'terraform' | 'tofu'; bin: string };
   /** Terraform CLI config (use as TF_CLI_CONFIG_FILE) that installs providers from `mirror` only */
   terraformrc: string;
@@ -133,10 +139,37 @@ function pin(name: string): ToolPin {
   return p;
 }
 
-export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}): ToolPaths {
+/** The servers a user may run from their own install instead of the pinned builds. */
+export type ServerName = 'consul' | 'nomad' | 'traefik';
+
+/** Env vars naming the user's own binaries; the kit runs them as they are and never downloads or builds them. */
+export const USER_BIN_ENV = {
+  consul:    'ZERODROP_CONSUL_BIN',
+  nomad:     'ZERODROP_NOMAD_BIN',
+  traefik:   'ZERODROP_TRAEFIK_BIN',
+  terraform: 'ZERODROP_TERRAFORM_BIN',
+} as const;
+
+/** A setting that names a program: an absolute or relative path, or a bare name looked up on PATH. */
+function userBin(variable: string, env: NodeJS.ProcessEnv): string | undefined {
+  const value = env[variable]?.trim();
+  if (!value) return undefined;
+  const found = value.includes('/') ? path.resolve(value) : findOnPath(value, env.PATH ?? '');
+  if (!found) throw new Error(`${variable}=${value} — not found on PATH — give the binary's path, or unset ${variable} to use the pinned build`);
+  return found;
+}
+
+export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}, env: NodeJS.ProcessEnv = process.env): ToolPaths {
   const cacheDir = opts.cacheDir ?? DEFAULTS.cacheDir;
   const toolsDir = path.join(cacheDir, 'tools');
-  const terraform = findOnPath('terraform', process.env.PATH ?? '');
+  const terraform = userBin(USER_BIN_ENV.terraform, env);
+  const servers = {} as Record<ServerName, string>;
+  const userServers: ServerName[] = [];
+  for (const name of ['consul', 'nomad', 'traefik'] as const) {
+    const mine = userBin(USER_BIN_ENV[name], env);
+    if (mine) userServers.push(name);
+    servers[name] = mine ?? toolBin(pin(name), cacheDir);
+  }
   const providers: Record<string, ProviderBuild> = {};
   for (const p of providerPins()) {
     const bin = toolBin(p, cacheDir);
@@ -147,14 +180,20 @@ export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}): ToolPaths 
     toolsDir,
     goModCache: path.join(cacheDir, 'go', 'mod'),
     goBuildCache: path.join(cacheDir, 'go', 'build'),
-    consul: toolBin(pin('consul'), cacheDir),
-    nomad: toolBin(pin('nomad'), cacheDir),
-    traefik: toolBin(pin('traefik'), cacheDir),
+    ...servers,
+    userServers,
     engine: terraform ? { kind: 'terraform', bin: terraform } : { kind: 'tofu', bin: toolBin(pin('tofu'), cacheDir) },
     terraformrc: path.join(toolsDir, 'terraformrc'),
     mirror: path.join(toolsDir, 'mirror'),
     providers,
   };
+}
+
+/** Why the engine cannot run, and the fix: the pinned OpenTofu is not built, or the user's Terraform is gone. */
+export function engineMissing(engine: ToolPaths['engine']): string {
+  return engine.kind === 'tofu'
+    ? `OpenTofu is not built at ${engine.bin} — run \`npm run tools\` (it builds OpenTofu with the servers)`
+    : `${USER_BIN_ENV.terraform}: ${engine.bin} does not exist — fix the path, or unset ${USER_BIN_ENV.terraform} to use the pinned OpenTofu`;
 }
 
 export function providerPins(pins: readonly ToolPin[] = PINS): ProviderPin[] {
@@ -397,15 +436,18 @@ export async function layoutMirror(paths: ToolPaths): Promise<string[]> {
   return placed;
 }
 
-/** Pins the host needs: OpenTofu only when no terraform is on PATH. */
+/**
+ * Pins to build: all of them (OpenTofu included, whatever engine is chosen, so switching back
+ * needs no build), except servers the user runs from their own install.
+ */
 export function selectPins(paths: ToolPaths, only?: readonly string[]): ToolPin[] {
   const unknown = (only ?? []).filter((n) => !PINS.some((p) => p.name === n));
   if (unknown.length) {
     throw new Error(`--only: ${unknown.join(', ')} — not a pin — use one of ${PINS.map((p) => p.name).join(', ')}`);
   }
   return PINS.filter((p) => {
-    if (only?.length) return only.includes(p.name);
-    return p.kind !== 'engine' || paths.engine.kind === 'tofu';
+    if ((paths.userServers as readonly string[]).includes(p.name)) return false;
+    return only?.length ? only.includes(p.name) : true;
   });
 }
 
@@ -421,6 +463,7 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<ToolPaths & 
   const go = await goVersion();
   const providerSources = opts.providerSources ?? providerSourcesDir();
   const results: ToolResult[] = [];
+  for (const name of paths.userServers) log(`[tools] ${name}: your own binary ${paths[name]} (${USER_BIN_ENV[name]}) — not built, not downloaded`);
   for (const p of pins) {
     log(`[tools] ${p.name} ${p.version} … (log ${path.join(toolDir(p, paths.cacheDir), 'build.log')})`);
     const r = await buildTool(p, paths, { force: opts.force ?? false, go, ...(providerSources ? { providerSources } : {}) });
