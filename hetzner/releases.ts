@@ -3,10 +3,15 @@
  * same versions `npm run tools` builds from source for the local cluster (pins/index.ts).
  *
  * Consul and Nomad: the sha256 values are HashiCorp's published ones for these zips, as recorded
- * in HashiCorp's own Homebrew tap (github.com/hashicorp/homebrew-tap, Formula/consul.rb at
- * "Bump consul to 1.22.6" and Formula/nomad.rb at "Bump nomad to 1.11.3"), which are taken from
- * the releases' SHA256SUMS files. Traefik: no published sum for v3.6.12 is recorded here, so it is
- * a required input (`hetzner.traefikSha256`); `releaseFor` says where to read it.
+ * in HashiCorp's own Homebrew tap (github.com/hashicorp/homebrew-tap; its release bot copies them
+ * from the releases' SHA256SUMS files): Formula/consul.rb at "Bump consul to 1.16.3" (commit
+ * 8b13c83905afd336b6c2ba0163f6ca7e8f60fa12) and Formula/nomad.rb at "Bump nomad to 1.6.3"
+ * (commit e24be90f3ce4f80cfbbfc534585d0704a8678fa6), the linux_amd64 and linux_arm64 lines.
+ * Nomad's linux_amd64 sum is also in github.com/jdelic/saltshaker, srv/pillar/shared/urls.sls at
+ * commit ebb28de26f5c29df19538756861c69a5aad1e82a, next to the releases.hashicorp.com URL; the
+ * other three sums have only the tap as their recorded copy. Traefik: no published sum for v3.6.12
+ * is recorded here, so it is a required input (`hetzner.traefikSha256`); `releaseFor` says where
+ * to read it.
  */
 import { CONSUL, NOMAD, TRAEFIK } from '../pins/index.ts';
 
@@ -34,8 +39,8 @@ export const CONSUL_RELEASE: ReleasePin = {
   format: 'zip',
   url: (arch) => `https://releases.hashicorp.com/consul/${bare(CONSUL.version)}/consul_${bare(CONSUL.version)}_linux_${arch}.zip`,
   sha256: {
-    amd64: '5c2d67c6a364512b3dd0646eaf8bb58fa2fd6b9c890e2f374475deab2a6ec648',
-    arm64: 'a760371111ff3e1f0813672b240f833077f73c13ea37e75abc223ede534100b6',
+    amd64: '9d0d7ad123844d43543d285cc0b3e15393d75ffa384bf84e5d64226a7f3d3132',
+    arm64: '349d1a996349ee496d389464884a10bf0899bd46b2820bf6fc1dc29c49caa50b',
   },
   sumsUrl: `https://releases.hashicorp.com/consul/${bare(CONSUL.version)}/consul_${bare(CONSUL.version)}_SHA256SUMS`,
 };
@@ -46,8 +51,8 @@ export const NOMAD_RELEASE: ReleasePin = {
   format: 'zip',
   url: (arch) => `https://releases.hashicorp.com/nomad/${bare(NOMAD.version)}/nomad_${bare(NOMAD.version)}_linux_${arch}.zip`,
   sha256: {
-    amd64: '19dac5642a2ba5305e6ff8efee06a708d760ebe4d1cd7936bc3dc526f477dc12',
-    arm64: '902e44260fcd9297af7042fb33ccd5a29cc2202b57199724f17c96fcd67414d2',
+    amd64: '1771f83030d9c0e25b4b97b73e824f4b566721e3b9898ae9940eceb95bb7f4d0',
+    arm64: '1b85902b62fcaf992c98f6c3970742608c919d2d2e8db59933702859600b866e',
   },
   sumsUrl: `https://releases.hashicorp.com/nomad/${bare(NOMAD.version)}/nomad_${bare(NOMAD.version)}_SHA256SUMS`,
 };

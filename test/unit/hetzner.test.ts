@@ -58,8 +58,8 @@ describe('hetzner config', () => {
 
 describe('release pins', () => {
   test('Consul and Nomad carry official sums for both arches; Traefik needs one given', () => {
-    expect(releaseFor(CONSUL_RELEASE, 'amd64')).toMatchObject({ url: 'https://releases.hashicorp.com/consul/1.22.6/consul_1.22.6_linux_amd64.zip', sha256: '5c2d67c6a364512b3dd0646eaf8bb58fa2fd6b9c890e2f374475deab2a6ec648' });
-    expect(releaseFor(NOMAD_RELEASE, 'arm64').sha256).toBe('902e44260fcd9297af7042fb33ccd5a29cc2202b57199724f17c96fcd67414d2');
+    expect(releaseFor(CONSUL_RELEASE, 'amd64')).toMatchObject({ url: 'https://releases.hashicorp.com/consul/1.16.3/consul_1.16.3_linux_amd64.zip', sha256: '9d0d7ad123844d43543d285cc0b3e15393d75ffa384bf84e5d64226a7f3d3132' });
+    expect(releaseFor(NOMAD_RELEASE, 'arm64').sha256).toBe('1b85902b62fcaf992c98f6c3970742608c919d2d2e8db59933702859600b866e');
     expect(() => releaseFor(TRAEFIK_RELEASE, 'amd64')).toThrow('set hetzner.traefikSha256 to the linux_amd64 line of https://github.com/traefik/traefik/releases/download/v3.6.12/traefik_v3.6.12_checksums.txt');
     expect(releaseFor(TRAEFIK_RELEASE, 'amd64', TRAEFIK_SUM).url).toBe('https://github.com/traefik/traefik/releases/download/v3.6.12/traefik_v3.6.12_linux_amd64.tar.gz');
     expect(() => releaseFor(CONSUL_RELEASE, 'amd64', TRAEFIK_SUM)).toThrow('they must agree');
