@@ -64,8 +64,6 @@ export interface NomadClientInput {
   readonly networkInterface?: string;
   /** @default - Nomad's (20000-32000) */
   readonly dynamicPorts?: { readonly min: number; readonly max: number };
-  /** @default - next to the data dir */
-  readonly allocMountsDir?: string;
   /**
    * Nomad host networks, name → CIDR of this node's address on it. The kit's Traefik job allocates
    * its ports on `EDGE_HOST_NETWORK` when `traefik.hostNetwork` names it, so each node's Traefik
@@ -185,7 +183,6 @@ export function nomadAgentConfig(input: AgentInput): JsonObject {
     ...(client.dynamicPorts ? { min_dynamic_port: client.dynamicPorts.min, max_dynamic_port: client.dynamicPorts.max } : {}),
     // kill_timeout is silently capped by this; pinned so the timing model's cap is the real one
     max_kill_timeout: client.maxKillTimeout,
-    ...(client.allocMountsDir ? { alloc_mounts_dir: client.allocMountsDir } : {}),
     ...(client.hostNetworks ? { host_network: Object.entries(client.hostNetworks).map(([name, cidr]) => ({ [name]: { cidr } })) } : {}),
     options: {
       'fingerprint.denylist': FINGERPRINT_DENYLIST,

@@ -128,7 +128,7 @@ export interface NodeLayout {
   /** 127.0.0.(1 + index): its agents' APIs and its Traefik listen here */
   address: string;
   consul: AgentFiles;
-  nomad: AgentFiles & { allocMountsDir: string };
+  nomad: AgentFiles;
   dynamic: { min: number; max: number };
 }
 
@@ -148,7 +148,7 @@ export interface ClusterLayout {
   ports: ClusterPorts;
   /** the server node (with one node: the all-in-one node) */
   consul: AgentFiles;
-  nomad: AgentFiles & { allocMountsDir: string };
+  nomad: AgentFiles;
   /** client nodes; empty for a one-node cluster */
   clients: NodeLayout[];
   /** the front proxy; only with client nodes */
@@ -188,7 +188,7 @@ export function clusterLayout(opts: Pick<ClusterOptions, 'stateDir' | 'portBase'
         name: `zerodrop-${ports.nomad.http}-node-${index}`,
         address: nodeAddress(index),
         consul: agent(dir, 'consul'),
-        nomad: { ...agent(dir, 'nomad'), allocMountsDir: path.join(dir, 'nomad-alloc-mounts') },
+        nomad: agent(dir, 'nomad'),
         dynamic: { min, max: min + share - 1 },
       });
     }
@@ -199,7 +199,7 @@ export function clusterLayout(opts: Pick<ClusterOptions, 'stateDir' | 'portBase'
     stateDir,
     ports,
     consul: agent(stateDir, 'consul'),
-    nomad: { ...agent(stateDir, 'nomad'), allocMountsDir: path.join(stateDir, 'nomad-alloc-mounts') },
+    nomad: agent(stateDir, 'nomad'),
     clients,
     ...(clients.length
       ? {
@@ -257,8 +257,8 @@ interface LoopbackNode {
   readonly address: string;
   readonly dataDirs: AgentInput['dataDirs'];
   readonly join: readonly string[];
-  /** a Nomad client's own share of the dynamic ports and its alloc mounts dir */
-  readonly client?: { readonly dynamicPorts: { min: number; max: number }; readonly allocMountsDir: string };
+  /** a Nomad client's own share of the dynamic ports */
+  readonly client?: { readonly dynamicPorts: { min: number; max: number } };
 }
 
 /**
@@ -289,8 +289,6 @@ function loopbackAgentInput(l: ClusterLayout, token: string, keys: GossipKeys, n
             // allocations listen on 127.0.0.1 on every node, inside this node's share of the block
             networkInterface: 'lo',
             dynamicPorts: node.client.dynamicPorts,
-            // next to the data dir by default, i.e. loose in the state dir; named so down removes it
-            allocMountsDir: node.client.allocMountsDir,
             // where the kit's Traefik listens with traefik.hostNetwork: edge (a Hetzner node: its private address)
             hostNetworks: { [EDGE_HOST_NETWORK]: `${node.address}/32` },
           },
@@ -311,7 +309,7 @@ export function localAgentInput(l: ClusterLayout, token: string, keys: GossipKey
     address: '127.0.0.1',
     dataDirs: { consul: l.consul.dataDir, nomad: l.nomad.dataDir },
     join: [],
-    ...(multi ? {} : { client: { dynamicPorts: l.ports.dynamic, allocMountsDir: l.nomad.allocMountsDir } }),
+    ...(multi ? {} : { client: { dynamicPorts: l.ports.dynamic } }),
   });
 }
 
@@ -326,7 +324,7 @@ export function localNodeAgentInput(l: ClusterLayout, node: NodeLayout, token: s
     address: node.address,
     dataDirs: { consul: node.consul.dataDir, nomad: node.nomad.dataDir },
     join: ['127.0.0.1'],
-    client: { dynamicPorts: node.dynamic, allocMountsDir: node.nomad.allocMountsDir },
+    client: { dynamicPorts: node.dynamic },
   });
 }
 

@@ -388,7 +388,7 @@ export async function clusterUp(opts: ClusterOptions & { signal?: AbortSignal } 
     const addedAddresses = await addLoopbackAddresses(l.clients.map((n) => n.address));
     // written before anything starts, so `down` after a failed or interrupted `up` finds all of it
     await writeFile(l.topologyFile, JSON.stringify({ nodes: Math.max(1, l.clients.length), ...(l.front ? { front: opts.front ?? {} } : {}), addedAddresses } satisfies Topology) + '\n');
-    for (const dir of [l.consul.dataDir, l.nomad.dataDir, l.nomad.allocMountsDir, ...l.clients.flatMap((n) => [n.consul.dataDir, n.nomad.dataDir, n.nomad.allocMountsDir])]) await rm(dir, { recursive: true, force: true });
+    for (const dir of [l.consul.dataDir, l.nomad.dataDir, ...l.clients.flatMap((n) => [n.consul.dataDir, n.nomad.dataDir])]) await rm(dir, { recursive: true, force: true });
     for (const dir of [l.consul.dataDir, l.nomad.dataDir, ...l.clients.flatMap((n) => [n.consul.dataDir, n.nomad.dataDir])]) await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(l.tokenFile, token + '\n', { mode: 0o600 });
     await chmod(l.tokenFile, 0o600);
@@ -563,12 +563,12 @@ export async function clusterDown(opts: ClusterOptions = {}): Promise<{ stopped:
   }
   for (const p of [...procs.consul.slice(1), procs.consul[0]!]) await stop(p);
   if (procs.front) await stop(procs.front);
-  for (const dir of [l.nomad.dataDir, l.nomad.allocMountsDir, ...l.clients.flatMap((n) => [n.nomad.dataDir, n.nomad.allocMountsDir])]) await unmountUnder(dir);
+  for (const dir of [l.nomad.dataDir, ...l.clients.flatMap((n) => [n.nomad.dataDir])]) await unmountUnder(dir);
   // the configs go too: they hold the token, and up writes them afresh (logs stay for post-mortems)
   const agentFiles = (f: AgentFiles) => [f.dataDir, f.pid, f.config];
   const files = [
-    l.nomad.allocMountsDir, ...agentFiles(l.nomad), ...agentFiles(l.consul), l.tokenFile,
-    ...l.clients.flatMap((n) => [n.nomad.allocMountsDir, ...agentFiles(n.nomad), ...agentFiles(n.consul)]),
+    ...agentFiles(l.nomad), ...agentFiles(l.consul), l.tokenFile,
+    ...l.clients.flatMap((n) => [...agentFiles(n.nomad), ...agentFiles(n.consul)]),
     ...(l.front ? [l.front.pid, l.front.staticConfig, l.front.dynamicConfig] : []),
   ];
   for (const p of files) await rm(p, { recursive: true, force: true });

@@ -143,7 +143,7 @@ describe('agent configs: loopback and Hetzner from one generator', () => {
     const keys = (o: object) => Object.keys(o).sort();
     expect(keys(local)).toEqual(keys(hetzner));
     expect(keys(hetzner.client!)).toEqual(['drivers', 'hostNetworks', 'maxKillTimeout']);
-    expect(keys(local.client!)).toEqual(['allocMountsDir', 'drivers', 'dynamicPorts', 'hostNetworks', 'maxKillTimeout', 'networkInterface']);
+    expect(keys(local.client!)).toEqual(['drivers', 'dynamicPorts', 'hostNetworks', 'maxKillTimeout', 'networkInterface']);
     expect(local.client!.maxKillTimeout).toBe(hetzner.client!.maxKillTimeout);
   });
 
@@ -154,8 +154,8 @@ describe('agent configs: loopback and Hetzner from one generator', () => {
   test('Nomad configs are identical in structure but for the loopback client settings and the docker plugin', () => {
     const a = nomadAgentConfig(local) as Record<string, Record<string, unknown>>;
     const b = nomadAgentConfig(hetzner) as Record<string, Record<string, unknown>>;
-    const { network_interface, min_dynamic_port, max_dynamic_port, alloc_mounts_dir, ...localClient } = a.client!;
-    expect([network_interface, min_dynamic_port, max_dynamic_port, alloc_mounts_dir]).toEqual(['lo', 19100, 19399, '/tmp/zd-state/nomad-alloc-mounts']);
+    const { network_interface, min_dynamic_port, max_dynamic_port, ...localClient } = a.client!;
+    expect([network_interface, min_dynamic_port, max_dynamic_port]).toEqual(['lo', 19100, 19399]);
     expect(shape({ ...a, client: localClient, plugin: {} } as JsonValue)).toEqual(shape({ ...b, plugin: {} } as JsonValue));
     expect(Object.keys(b.plugin!)).toEqual(['raw_exec', 'docker']);
     expect(a.plugin!.raw_exec).toEqual(b.plugin!.raw_exec);
@@ -189,7 +189,7 @@ describe('agent configs: a multi-node loopback cluster and a multi-node Hetzner 
       expect(shape(consulAgentConfig(local))).toEqual(shape(consulAgentConfig(hetzner)));
       const a = nomadAgentConfig(local) as Record<string, Record<string, unknown>>;
       const b = nomadAgentConfig(hetzner) as Record<string, Record<string, unknown>>;
-      const { network_interface, min_dynamic_port, max_dynamic_port, alloc_mounts_dir, ...localClient } = a.client!;
+      const { network_interface, min_dynamic_port, max_dynamic_port, ...localClient } = a.client!;
       expect(network_interface).toBe('lo');
       expect(shape({ ...a, client: localClient, plugin: {} } as JsonValue)).toEqual(shape({ ...b, plugin: {} } as JsonValue));
       expect(a.client!.host_network).toEqual([{ edge: { cidr: `${l.clients[i]!.address}/32` } }]);
