@@ -8,7 +8,7 @@ export { findOnPath } from './find-on-path.ts';
 export { HttpError, NetworkError, networkReason, requestJson, type JsonRequest } from './http.ts';
 export { abortOnInterrupt } from './interrupt.ts';
 export { jobVersion, jobVersions, nomadGet, nomadPost, revertJob, type NomadClientOptions, type NomadJobVersion } from './nomad.ts';
-export { liveProcs, pidAlive, procPidList, procStat, readProcFile, type ProcStat } from './proc.ts';
+export { liveProcs, pidAlive, procPidList, procProgram, procStat, readProcFile, type ProcStat } from './proc.ts';
 export { liveDescendants, liveGroupMembers, runProcessTree, stillAlive, stopProcessTree, STOP_GRACE_MS, type ProcId, type TreeRun, type TreeRunOptions } from './process-tree.ts';
 export { REPO_ROOT } from './repo-root.ts';
 export { lastLines, tail } from './tail.ts';

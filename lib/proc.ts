@@ -1,9 +1,11 @@
 /**
  * Processes as Linux's /proc shows them: one parser of /proc/<pid>/stat for the cluster supervisor
  * (is the agent we started still alive?) and the verifier's deploy command (which processes did it
- * start, in which group?). Where there is no /proc every read answers "nothing".
+ * start, in which group?), and the program a process runs. Where there is no /proc every read
+ * answers "nothing".
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 
 /** A process from /proc/<pid>/stat; `start` (clock ticks after boot) tells it from a later one with the same pid. */
 export interface ProcStat {
@@ -21,6 +23,23 @@ export function readProcFile(pid: number, file: string): string | undefined {
     return readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The file name of the program a process runs, from its executable (/proc/<pid>/exe: `node`,
+ * `bash`, `tofu`, symlinks resolved); its comm where that cannot be read (a zombie, a kernel
+ * thread, another user's process); undefined when it is gone. Not comm first: comm is the name of
+ * the main thread, which a program may set (Node 24 names its main thread `MainThread`, so a node
+ * process's comm is no longer `node`), is cut to 15 characters, and for a script is the script's
+ * file name, not its interpreter's.
+ */
+export function procProgram(pid: number): string | undefined {
+  try {
+    // a binary replaced or removed since it started reads as "<path> (deleted)"
+    return path.basename(readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
+  } catch {
+    return readProcFile(pid, 'comm')?.trim() || undefined;
   }
 }
 

@@ -19,7 +19,7 @@
  * Needs `npm run tools`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,7 @@ import { clusterEnv } from '../../cluster/index.ts';
 import { toolPaths } from '../../toolchain/index.ts';
 import { deploymentEnded, jobVersion, nomadGet, type NomadDeployment } from '../../lib/nomad.ts';
 import { waitUntil } from '../../lib/wait.ts';
+import { procProgram } from '../../lib/proc.ts';
 import { liveDescendants, liveGroupMembers, stillAlive, type ProcId } from '../../lib/process-tree.ts';
 import type { Report } from '../../verify/report.ts';
 import { phase, useLocalCluster } from './support.ts';
@@ -84,7 +85,7 @@ function runVerifyCli(args: string[], o: { timeoutMs: number; sigint?: { when: (
       armed = true;
       setTimeout(() => {
         const descendants = liveDescendants(pid);
-        atSigint = { descendants, names: descendants.map((p) => commOf(p.pid)), deployGroup: o.sigint!.deployPidFile ? liveGroupMembers(pidIn(o.sigint!.deployPidFile)) : [] };
+        atSigint = { descendants, names: descendants.map((p) => programOf(p.pid)), deployGroup: o.sigint!.deployPidFile ? liveGroupMembers(pidIn(o.sigint!.deployPidFile)) : [] };
         sigintAtMs = Date.now() - started;
         process.kill(-pid, 'SIGINT');
       }, o.sigint.afterMs);
@@ -269,7 +270,7 @@ describe('the verifier CLI on a real local cluster', () => {
     );
     expect(applying, `the apply reached Nomad; output:\n${out}`).toBe(true);
     const descendants = liveDescendants(child.pid!);
-    const names = descendants.map((p) => commOf(p.pid));
+    const names = descendants.map((p) => programOf(p.pid));
     const sigintAt = Date.now();
     process.kill(-child.pid!, 'SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
@@ -280,7 +281,7 @@ describe('the verifier CLI on a real local cluster', () => {
     expect(Date.now() - sigintAt).toBeLessThanOrEqual(15_000);
     expect(out).toMatch(/cdktf deploy app stopped \(interrupted\)/);
     // terraform ran under it in a group of its own, and is gone with everything else it started
-    expect(names, 'terraform ran under npm run deploy at the signal').toContain(path.basename(toolPaths().engine.bin).slice(0, 15));
+    expect(names, 'terraform ran under npm run deploy at the signal').toContain(path.basename(realpathSync(toolPaths().engine.bin)));
     expect(stillAlive(descendants), 'processes that ran under npm run deploy at the signal, still alive').toEqual([]);
     expect(liveGroupMembers(child.pid!)).toEqual([]);
     // its state file written whole: the next deploy reads it
@@ -299,13 +300,9 @@ function pidIn(file: string): number {
   }
 }
 
-/** A process's command name ('?' once it has gone). */
-function commOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
+/** The program a process runs, by its executable ('?' once it has gone); not its comm, which is `MainThread` for a node process on Node 24. */
+function programOf(pid: number): string {
+  return procProgram(pid) ?? '?';
 }
 
 /** The last `n` lines of a file ('' when there is none). */

@@ -1,10 +1,11 @@
+import { realpathSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { abortOnInterrupt } from '../../lib/interrupt.ts';
-import { liveProcs, pidAlive, procStat } from '../../lib/proc.ts';
+import { liveProcs, pidAlive, procProgram, procStat } from '../../lib/proc.ts';
 import { tail } from '../../lib/tail.ts';
 import { waitUntil } from '../../lib/wait.ts';
 
@@ -66,9 +67,14 @@ describe('/proc', () => {
     expect(await waitUntil(() => !pidAlive(child.pid!), { timeoutMs: 2_000, intervalMs: 20 })).toBe(true);
   });
 
+  it('names the program a process runs by its executable, not its comm (Node 24 names its main thread, and so the comm, MainThread)', () => {
+    expect(procProgram(process.pid)).toBe(path.basename(realpathSync(process.execPath)));
+  });
+
   it('answers nothing for a pid that does not exist', () => {
     expect(procStat(2 ** 22 + 1)).toBeUndefined();
     expect(pidAlive(2 ** 22 + 1)).toBe(false);
+    expect(procProgram(2 ** 22 + 1)).toBeUndefined();
   });
 });
 

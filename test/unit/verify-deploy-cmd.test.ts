@@ -5,8 +5,12 @@ import { describe, expect, test } from 'vitest';
 import { liveDescendants, liveGroupMembers, stillAlive } from '../../lib/process-tree.ts';
 import { deployCmdExitDetail, runDeployCmd } from '../../verify/deploy-cmd.ts';
 
-/** The deploy command's process group, from the pid file its shell writes ($$ is the group leader). */
-const groupOf = async (file: string) => Number((await readFile(file, 'utf8')).trim());
+/** The deploy command's process group, from the pid file its shell writes ($$ is the group leader); rejects while there is none in it yet. */
+const groupOf = async (file: string) => {
+  const pgid = Number((await readFile(file, 'utf8')).trim());
+  if (!Number.isInteger(pgid) || pgid <= 0) throw new Error(`${file}: no pid in it yet`);
+  return pgid;
+};
 
 describe('runDeployCmd()', () => {
   test('a command that ends on its own: its exit code, nothing stopped', async () => {
@@ -20,7 +24,8 @@ describe('runDeployCmd()', () => {
     const pidFile = path.join(dir, 'pgid');
     const ac = new AbortController();
     const running = runDeployCmd(`echo $$ > ${pidFile}; sleep 60 & bash -c 'sleep 60'`, { cwd: dir, timeoutMs: 60_000, signal: ac.signal });
-    await expect.poll(async () => liveGroupMembers(await groupOf(pidFile).catch(() => 0)).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
+    // (none while the pid file is not written yet: not group 0, whose members are the kernel's threads)
+    await expect.poll(async () => (await groupOf(pidFile).then(liveGroupMembers, () => [])).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
     const pgid = await groupOf(pidFile);
     const t = Date.now();
     ac.abort();
@@ -38,11 +43,13 @@ describe('runDeployCmd()', () => {
     const ac = new AbortController();
     // (a background job ignores SIGINT, so this one waits out the first step's grace and goes on SIGTERM)
     const running = runDeployCmd(`echo $$ > ${pidFile}; setsid sleep 61 & wait`, { cwd: dir, timeoutMs: 60_000, signal: ac.signal, graceMs: 500 });
-    // GIVEN the shell and a child that left its group
-    await expect.poll(async () => liveDescendants(await groupOf(pidFile).catch(() => 0)).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
+    // GIVEN the shell and a child that left its group (polled for as that: the shell's fork is a
+    // descendant in its group until it has run setsid)
+    const outside = (pgid: number) => liveDescendants(pgid).filter((p) => !liveGroupMembers(pgid).includes(p.pid));
+    await expect.poll(async () => (await groupOf(pidFile).then(outside, () => [])).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
     const pgid = await groupOf(pidFile);
     const started = liveDescendants(pgid);
-    expect(started.filter((p) => !liveGroupMembers(pgid).includes(p.pid)), 'a descendant outside the group').not.toEqual([]);
+    expect(outside(pgid), 'a descendant outside the group').not.toEqual([]);
     // WHEN aborted
     ac.abort();
     const r = await running;
