@@ -5,7 +5,7 @@
  * Exit 1 when a build fails or a provider archive named by ZERODROP_PROVIDER_SOURCES is unusable.
  */
 import { Command } from 'commander';
-import { DEFAULTS, ensureTools, PROVIDER_SOURCES_ENV, providerSourcesDir, stopRunningBuild, ToolBuildError, toolPaths, type ToolResult } from '../toolchain/index.ts';
+import { DEFAULTS, ensureTools, LicenceError, PROVIDER_SOURCES_ENV, providerSourcesDir, stopRunningBuild, ToolBuildError, toolPaths, type ToolResult } from '../toolchain/index.ts';
 
 export async function main(argv = process.argv): Promise<number> {
   const opts = new Command('tools')
@@ -43,6 +43,10 @@ export async function main(argv = process.argv): Promise<number> {
     }
     return 0;
   } catch (err) {
+    if (err instanceof LicenceError) {
+      console.error(`[tools] FAILED ${err.message}\n[tools] its binary is removed: the kit builds and runs open-source code only (pins/index.ts)`);
+      return 1;
+    }
     if (err instanceof ToolBuildError) {
       console.error(`[tools] FAILED ${err.tool} at step '${err.step}' (full log ${err.log}); last ${DEFAULTS.failTailLines} lines:\n${err.tail}`);
       return 1;

@@ -2,6 +2,7 @@
  * The toolchain: builds every pin of pins/ with Go into the tool cache, lays out the Terraform
  * provider mirror and CLI config, and says where each tool is (`toolPaths`, which builds nothing).
  */
+export { checkLicences, formatLicenceReport, LicenceError } from './licences.ts';
 export { archiveCommand, providerHelp, providerSourcesDir, PROVIDER_SOURCES_ENV, readSourceArchive } from './provider-sources.ts';
 export {
   CDKTF_CLI,

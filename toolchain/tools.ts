@@ -20,6 +20,7 @@ import { REPO_ROOT } from '../lib/repo-root.ts';
 import { tail } from '../lib/tail.ts';
 import { missingSetting, providerHelp, providerSourcesDir, readSourceArchive, PROVIDER_SOURCES_ENV } from './provider-sources.ts';
 import { GO_ENV, PINS, type ModulePin, type ProviderInfo, type ProviderPin, type ToolPin } from '../pins/index.ts';
+import { checkLicences, formatLicenceReport, LicenceError } from './licences.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults (env overrides)
@@ -62,9 +63,10 @@ export interface ToolPaths {
   /** servers named by the user (ZERODROP_NOMAD_BIN …) instead of the pinned builds: `npm run tools` neither builds nor fetches these */
   userServers: readonly ServerName[];
   /**
-   * The IaC engine cdktf drives: the pinned OpenTofu build, or the user's own Terraform when
-   * ZERODROP_TERRAFORM_BIN names it (never a `terraform` merely found on PATH: it is the user's
-   * binary under its own licence, not something the kit picks).
+   * The IaC engine cdktf drives: the pinned OpenTofu build; an OpenTofu of the user's when
+   * ZERODROP_TOFU_BIN names it; the user's own Terraform when ZERODROP_TERRAFORM_BIN names it (never
+   * a `terraform` merely found on PATH: it is the user's binary under its own licence, not
+   * something the kit picks).
    */
   engine: { kind: 'terraform' | 'tofu'; bin: string };
   /** Terraform CLI config (use as TF_CLI_CONFIG_FILE) that installs providers from `mirror` only */
@@ -95,6 +97,8 @@ export interface ToolResult {
   status: ToolStatus;
   elapsedMs: number;
   log: string;
+  /** `licences: N modules, all open source` (every tool with a binary, cached ones included) */
+  licences?: string;
   note?: string;
   /** for a provider that is not built: why, and how to get it (lines for the console) */
   help?: string[];
@@ -147,6 +151,9 @@ export const USER_BIN_ENV = {
   consul:    'ZERODROP_CONSUL_BIN',
   nomad:     'ZERODROP_NOMAD_BIN',
   traefik:   'ZERODROP_TRAEFIK_BIN',
+  /** an OpenTofu the user installed (e.g. a CI runner's setup-opentofu) instead of the pinned build */
+  tofu:      'ZERODROP_TOFU_BIN',
+  /** the user's own Terraform, under its own licence: only ever used when named here */
   terraform: 'ZERODROP_TERRAFORM_BIN',
 } as const;
 
@@ -163,6 +170,8 @@ export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}, env: NodeJS
   const cacheDir = opts.cacheDir ?? DEFAULTS.cacheDir;
   const toolsDir = path.join(cacheDir, 'tools');
   const terraform = userBin(USER_BIN_ENV.terraform, env);
+  const tofu = userBin(USER_BIN_ENV.tofu, env);
+  if (terraform && tofu) throw new Error(`${USER_BIN_ENV.terraform} and ${USER_BIN_ENV.tofu} are both set — name one engine: unset one of them`);
   const servers = {} as Record<ServerName, string>;
   const userServers: ServerName[] = [];
   for (const name of ['consul', 'nomad', 'traefik'] as const) {
@@ -182,7 +191,7 @@ export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}, env: NodeJS
     goBuildCache: path.join(cacheDir, 'go', 'build'),
     ...servers,
     userServers,
-    engine: terraform ? { kind: 'terraform', bin: terraform } : { kind: 'tofu', bin: toolBin(pin('tofu'), cacheDir) },
+    engine: terraform ? { kind: 'terraform', bin: terraform } : { kind: 'tofu', bin: tofu ?? toolBin(pin('tofu'), cacheDir) },
     terraformrc: path.join(toolsDir, 'terraformrc'),
     mirror: path.join(toolsDir, 'mirror'),
     providers,
@@ -190,10 +199,10 @@ export function toolPaths(opts: Pick<ToolsOptions, 'cacheDir'> = {}, env: NodeJS
 }
 
 /** Why the engine cannot run, and the fix: the pinned OpenTofu is not built, or the user's Terraform is gone. */
-export function engineMissing(engine: ToolPaths['engine']): string {
-  return engine.kind === 'tofu'
-    ? `OpenTofu is not built at ${engine.bin} — run \`npm run tools\` (it builds OpenTofu with the servers)`
-    : `${USER_BIN_ENV.terraform}: ${engine.bin} does not exist — fix the path, or unset ${USER_BIN_ENV.terraform} to use the pinned OpenTofu`;
+export function engineMissing(engine: ToolPaths['engine'], env: NodeJS.ProcessEnv = process.env): string {
+  if (engine.kind === 'terraform') return `${USER_BIN_ENV.terraform}: ${engine.bin} does not exist — fix the path, or unset ${USER_BIN_ENV.terraform} to use the pinned OpenTofu`;
+  if (env[USER_BIN_ENV.tofu]) return `${USER_BIN_ENV.tofu}: ${engine.bin} does not exist — fix the path, or unset ${USER_BIN_ENV.tofu} to use the pinned OpenTofu`;
+  return `OpenTofu is not built at ${engine.bin} — run \`npm run tools\` (it builds OpenTofu with the servers)`;
 }
 
 export function providerPins(pins: readonly ToolPin[] = PINS): ProviderPin[] {
@@ -447,8 +456,27 @@ export function selectPins(paths: ToolPaths, only?: readonly string[]): ToolPin[
   }
   return PINS.filter((p) => {
     if ((paths.userServers as readonly string[]).includes(p.name)) return false;
+    // an OpenTofu of the user's (ZERODROP_TOFU_BIN) replaces the pinned one
+    if (p.kind === 'engine' && paths.engine.kind === 'tofu' && paths.engine.bin !== toolBin(p, paths.cacheDir)) return false;
     return only?.length ? only.includes(p.name) : true;
   });
+}
+
+/**
+ * Every module compiled into the tool must be open source (toolchain/licences.ts). A refused tool
+ * loses its binary, so nothing runs it, and the run fails naming each module, version and licence.
+ */
+async function licenceCheck(p: ToolPin, paths: ToolPaths): Promise<string> {
+  const bin = toolBin(p, paths.cacheDir);
+  // a provider's own module is its unpacked source tree, not a module in the cache
+  const tree = p.kind === 'provider' ? path.join(paths.cacheDir, 'work', `${p.name}-${p.version}`, 'src', p.source.prefix) : undefined;
+  const report = await checkLicences({ bin, goModCache: paths.goModCache, ...(tree && existsSync(tree) ? { mainModuleDir: tree } : {}) });
+  if (report.refused.length) {
+    await rm(bin, { force: true });
+    await rm(path.join(toolDir(p, paths.cacheDir), 'stamp.json'), { force: true });
+    throw new LicenceError(`${p.name} ${p.version}`, report);
+  }
+  return formatLicenceReport(report);
 }
 
 /**
@@ -464,11 +492,14 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<ToolPaths & 
   const providerSources = opts.providerSources ?? providerSourcesDir();
   const results: ToolResult[] = [];
   for (const name of paths.userServers) log(`[tools] ${name}: your own binary ${paths[name]} (${USER_BIN_ENV[name]}) — not built, not downloaded`);
+  if (paths.engine.kind === 'terraform') log(`[tools] engine: your own Terraform ${paths.engine.bin} (${USER_BIN_ENV.terraform}), under its own licence; OpenTofu is built all the same`);
   for (const p of pins) {
     log(`[tools] ${p.name} ${p.version} … (log ${path.join(toolDir(p, paths.cacheDir), 'build.log')})`);
     const r = await buildTool(p, paths, { force: opts.force ?? false, go, ...(providerSources ? { providerSources } : {}) });
-    results.push(r);
     log(`[tools] ${p.name} ${p.version} ${r.status} in ${(r.elapsedMs / 1000).toFixed(1)}s${r.note ? ` — ${r.note}` : ''}`);
+    const licences = r.status === 'not-built' || r.status === 'source-error' ? undefined : await licenceCheck(p, paths);
+    if (licences) log(`[tools] ${p.name} ${p.version} ${licences}`);
+    results.push({ ...r, ...(licences ? { licences } : {}) });
   }
   await layoutMirror(paths);
   // Looked up again: which providers are built has changed if one was just built.

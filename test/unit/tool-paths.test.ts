@@ -28,6 +28,17 @@ describe('toolPaths()', () => {
     expect(toolPaths({ cacheDir }, { PATH: dir, ZERODROP_TERRAFORM_BIN: 'terraform' }).engine).toEqual({ kind: 'terraform', bin: terraform });
   });
 
+  test('drives an OpenTofu of the user\'s when ZERODROP_TOFU_BIN names it', () => {
+    const tofu = fake('tofu');
+    expect(toolPaths({ cacheDir }, { PATH: dir, ZERODROP_TOFU_BIN: 'tofu' }).engine).toEqual({ kind: 'tofu', bin: tofu });
+  });
+
+  test('refuses both engines named at once', () => {
+    expect(() => toolPaths({ cacheDir }, { ZERODROP_TOFU_BIN: terraform, ZERODROP_TERRAFORM_BIN: terraform })).toThrow(
+      'ZERODROP_TERRAFORM_BIN and ZERODROP_TOFU_BIN are both set — name one engine: unset one of them',
+    );
+  });
+
   test('refuses a ZERODROP_TERRAFORM_BIN name that is not on PATH', () => {
     expect(() => toolPaths({ cacheDir }, { PATH: '/nonexistent', ZERODROP_TERRAFORM_BIN: 'terraform' })).toThrow(
       'ZERODROP_TERRAFORM_BIN=terraform — not found on PATH — give the binary\'s path, or unset ZERODROP_TERRAFORM_BIN to use the pinned build',
@@ -65,7 +76,12 @@ describe('selectPins()', () => {
 
 describe('engineMissing()', () => {
   test('says to run npm run tools when OpenTofu is not built', () => {
-    expect(engineMissing({ kind: 'tofu', bin: '/c/tofu' })).toBe('OpenTofu is not built at /c/tofu — run `npm run tools` (it builds OpenTofu with the servers)');
+    expect(engineMissing({ kind: 'tofu', bin: '/c/tofu' }, {})).toBe('OpenTofu is not built at /c/tofu — run `npm run tools` (it builds OpenTofu with the servers)');
+  });
+  test('names the setting when the user\'s OpenTofu is gone', () => {
+    expect(engineMissing({ kind: 'tofu', bin: '/x/tofu' }, { ZERODROP_TOFU_BIN: '/x/tofu' })).toBe(
+      'ZERODROP_TOFU_BIN: /x/tofu does not exist — fix the path, or unset ZERODROP_TOFU_BIN to use the pinned OpenTofu',
+    );
   });
   test('names the setting when the user\'s Terraform is gone', () => {
     expect(engineMissing({ kind: 'terraform', bin: '/x/terraform' })).toBe(
