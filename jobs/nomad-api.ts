@@ -11,7 +11,15 @@ export interface NomadJob {
   Region: string;
   Datacenters: string[];
   Meta?: Record<string, string>;
+  /** Job-level update: the only one a system job reads on Nomad before 1.11 (max_parallel + stagger). */
+  Update?: NomadJobUpdate;
   TaskGroups: NomadTaskGroup[];
+}
+
+export interface NomadJobUpdate {
+  MaxParallel: number;
+  /** nanoseconds between batches of a system job's rolling update (Nomad < 1.11) */
+  Stagger: number;
 }
 
 /** What every zerodrop job shares: its name as ID and Name, and where it may run. */

@@ -37,6 +37,10 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 
   const hostNetwork = t.hostNetwork ? { HostNetwork: t.hostNetwork } : {};
   return {
     ...jobIdentity(t.jobName, 'system', config.cluster.nomad),
+    // Nomad before 1.11 reads only this for a system job: without it an edge change replaces
+    // Traefik on every node at once. One node, then a wait that covers its whole swap (the
+    // group update below is what Nomad 1.11+ gates on instead; it ignores the stagger).
+    Update: { MaxParallel: 1, Stagger: toNanos(plan.staggerMs) },
     TaskGroups: [
       {
         Name: 'traefik',
@@ -60,9 +64,9 @@ export function traefikJob(config: Pick<ZerodropConfig, 'cluster' | 'traefik' | 
             Checks: [{ Name: `${t.jobName}-ping`, Type: 'http', PortLabel: 'admin', Path: '/ping', Interval: toNanos(TRAEFIK_PING.intervalMs), Timeout: toNanos(TRAEFIK_PING.timeoutMs) }],
           },
         ],
-        // Without this block a change to the edge replaces Traefik on every node at once.
-        // One node at a time, each gated on its /ping check; no canary: a canary Traefik would
-        // need the node's reserved ports, which the old one holds.
+        // Nomad 1.11+ (system job deployments): one node at a time, each gated on its /ping
+        // check; no canary: a canary Traefik would need the node's reserved ports, which the old
+        // one holds.
         Update: {
           MaxParallel: 1,
           Canary: 0,

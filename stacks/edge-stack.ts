@@ -7,10 +7,11 @@ import { Job } from '@cdktf/provider-nomad/lib/job/index.js';
 import { Variable } from '@cdktf/provider-nomad/lib/variable/index.js';
 import type { ZerodropConfig } from '../config/schema.ts';
 import { traefikJob, traefikVariablePath } from '../jobs/traefik-job.ts';
+import { traefikPlan } from '../timing/model.ts';
 import { traefikConsulPolicyRules } from '../traefik/consul-policy.ts';
 import type { ServiceDiscovery } from '../traefik/static-config.ts';
 import { consulProvider, jobLifecycle, nomadProvider, stateBackend } from './common.ts';
-import { escapeTerraformTemplate } from './terraform-strings.ts';
+import { escapeTerraformTemplate, terraformDuration } from './terraform-strings.ts';
 
 export interface EdgeStackProps {
   readonly config: ZerodropConfig;
@@ -41,11 +42,14 @@ export class EdgeStack extends TerraformStack {
       // at run time: it is never in the jobspec, the synth output or a log.
       dependsOn.push(new Variable(this, 'traefik-consul-token', { path: traefikVariablePath(name), items: { consul_token: secret.secretId } }));
     }
+    // The apply follows the rolling update node by node (a stagger each on Nomad before 1.11).
+    const timeout = terraformDuration(traefikPlan(config).applyTimeoutMs);
     new Job(this, 'traefik', {
       jobspec: escapeTerraformTemplate(JSON.stringify({ Job: traefikJob(config, discovery ? { discovery } : {}) })),
       json: true,
       detach: false,
       purgeOnDestroy: true,
+      timeouts: { create: timeout, update: timeout },
       dependsOn,
       lifecycle: jobLifecycle(allowDestroy),
     });

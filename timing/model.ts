@@ -47,8 +47,17 @@ export function traefikUpSteadyMs(traefik: { healthCheck: Pick<TraefikConfig['he
 /** Traefik's own Consul check of /ping (its job's health gate). */
 export const TRAEFIK_PING = { intervalMs: 5_000, timeoutMs: 2_000 } as const;
 
-/** Time a new Traefik allocation gets to pull its image and start, before its min_healthy_time starts counting. */
-export const TRAEFIK_START_ALLOWANCE_MS = 60_000;
+/**
+ * Time a new Traefik allocation gets to start, before its min_healthy_time starts counting: an
+ * image pull for docker; for a binary already on the node (raw_exec), a few seconds.
+ */
+export const TRAEFIK_START_ALLOWANCE_MS = { docker: 60_000, raw_exec: 10_000 } as const;
+
+/**
+ * The most client nodes a rolling edge change is sized for: on Nomad before 1.11 the edge apply
+ * waits through one stagger per node (the provider follows the scheduler's chain of evaluations).
+ */
+export const EDGE_APPLY_NODES = 20;
 
 /**
  * Upper bound of the random delay before a Traefik allocation restarts for a re-rendered
@@ -83,10 +92,19 @@ export interface TraefikPlan {
    * before the next node is taken down: max(routing window, acceptGrace) + margin.
    */
   readonly minHealthyTimeMs: number;
-  /** minHealthyTime + start allowance (image pull) */
+  /** minHealthyTime + start allowance (image pull for docker) */
   readonly healthyDeadlineMs: number;
   /** healthyDeadline + 10s, as for services */
   readonly progressDeadlineMs: number;
+  /**
+   * Nomad before 1.11 has no deployments for system jobs: it replaces `max_parallel` nodes, then
+   * waits `stagger` before the next, with no health gate. So the wait must cover the old Traefik's
+   * whole stop and the new one becoming ready and seen by a front: kill_timeout + healthyDeadline.
+   * Nomad 1.11 and later gate each node on its health instead (the group update) and ignore it.
+   */
+  readonly staggerMs: number;
+  /** the edge job's Terraform apply timeout: a stagger per node, for EDGE_APPLY_NODES nodes, plus one healthy deadline */
+  readonly applyTimeoutMs: number;
   readonly templateSplayMs: number;
 }
 
@@ -96,15 +114,19 @@ export function traefikPlan(config: Pick<ZerodropConfig, 'traefik' | 'timing' | 
   const acceptGraceMs = config.traefik.acceptGraceMs;
   const graceTimeOutMs = Math.max(0, ...config.services.map((s) => s.longestRequestMs)) + margin;
   const minHealthyTimeMs = ceilToSecond(Math.max(window.ms, acceptGraceMs) + margin);
-  const healthyDeadlineMs = minHealthyTimeMs + TRAEFIK_START_ALLOWANCE_MS;
+  const healthyDeadlineMs = minHealthyTimeMs + TRAEFIK_START_ALLOWANCE_MS[config.traefik.driver.type === 'docker' ? 'docker' : 'raw_exec'];
+  const killTimeoutMs = acceptGraceMs + graceTimeOutMs + margin;
+  const staggerMs = killTimeoutMs + healthyDeadlineMs;
   return {
     acceptGraceMs,
     graceTimeOutMs,
-    killTimeoutMs: acceptGraceMs + graceTimeOutMs + margin,
+    killTimeoutMs,
     shutdownDelayMs: 0,
     minHealthyTimeMs,
     healthyDeadlineMs,
     progressDeadlineMs: healthyDeadlineMs + 10_000,
+    staggerMs,
+    applyTimeoutMs: staggerMs * EDGE_APPLY_NODES + healthyDeadlineMs,
     templateSplayMs: TRAEFIK_TOKEN_RESTART_SPLAY_MS,
   };
 }

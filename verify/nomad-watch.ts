@@ -61,6 +61,12 @@ export interface WatchResult {
   /** Every deployment followed, in creation order. */
   readonly deployments?: FollowedDeployment[];
   readonly statusDescription?: string;
+  /**
+   * 'rolling': a system job on Nomad before 1.11, which has no deployments: the scheduler replaced
+   * its allocations node by node (max_parallel + stagger), and 'successful' means every allocation
+   * of the job runs the new version and every old one seen running has stopped. @default - 'deployment'
+   */
+  readonly kind?: 'deployment' | 'rolling';
   readonly events: WatchEvent[];
 }
 
@@ -71,6 +77,7 @@ interface Deployment extends NomadDeployment {
 
 interface Allocation {
   ID: string;
+  NodeID?: string;
   JobVersion: number;
   DeploymentID: string;
   ClientStatus: string;
@@ -103,6 +110,9 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   const job = encodeURIComponent(opts.jobId);
 
   let followed: Deployment | undefined;
+  /** job version of a system job's rolling update without a deployment (Nomad before 1.11) */
+  let rolling: number | undefined;
+  let latest: Allocation[] = [];
   const all = new Map<string, Deployment>();
   const ended = new Set<string>();
   const promotedIds = new Set<string>();
@@ -127,9 +137,11 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   };
 
   const onAllocations = (allocs: Allocation[]) => {
+    latest = allocs;
+    const tracking = followed !== undefined || rolling !== undefined;
     for (const a of allocs) {
       // List stubs carry no deployment ID, and promotion clears Canary: a later job version marks the new allocations.
-      const isNew = followed && a.JobVersion > opts.baselineJobVersion;
+      const isNew = tracking && a.JobVersion > opts.baselineJobVersion;
       if (isNew && a.DeploymentStatus?.Canary && !seen.placed.has(a.ID)) {
         seen.placed.add(a.ID);
         emit('canary-placed', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
@@ -149,11 +161,11 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
       // Only allocations seen running count: earlier versions' leftovers are history, not events.
       // With several deployments, an earlier one's new allocations are the next one's old ones.
       const isOld = seen.running.has(a.ID);
-      if (followed && isOld && a.DesiredStatus === 'stop' && !seen.stopping.has(a.ID)) {
+      if (tracking && isOld && a.DesiredStatus === 'stop' && !seen.stopping.has(a.ID)) {
         seen.stopping.add(a.ID);
         emit('old-stopping', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
       }
-      if (followed && isOld && seen.stopping.has(a.ID) && ['complete', 'failed', 'lost'].includes(a.ClientStatus) && !seen.stopped.has(a.ID)) {
+      if (tracking && isOld && seen.stopping.has(a.ID) && ['complete', 'failed', 'lost'].includes(a.ClientStatus) && !seen.stopped.has(a.ID)) {
         seen.stopped.add(a.ID);
         emit('old-stopped', `alloc ${a.ID.slice(0, 8)} ${a.ClientStatus}`);
         kick.abort(); // the deployment loop may be waiting only for this
@@ -183,6 +195,37 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     status !== 'successful' || !followed || [...runningVersion].every(([id, v]) => v >= followed!.JobVersion || seen.stopped.has(id));
   const finished = () => (cmdDone ? overallStatus([...all.values()]) : undefined);
 
+  /**
+   * A system job's rolling update on Nomad before 1.11 (no deployment to follow): done once every
+   * allocation Nomad wants running is of the new version and running, and every allocation of an
+   * earlier version seen running has stopped. Nomad itself judges nothing here (no health gate),
+   * so neither does this: the verifier's load is what says whether the swap dropped requests.
+   */
+  const rollingDone = (version: number): boolean => {
+    const wanted = latest.filter((a) => a.DesiredStatus === 'run');
+    return (
+      wanted.length > 0 &&
+      wanted.every((a) => a.JobVersion >= version && a.ClientStatus === 'running') &&
+      [...runningVersion].every(([id, v]) => v >= version || seen.stopped.has(id))
+    );
+  };
+  const followRolling = async (version: number): Promise<WatchResult['status']> => {
+    rolling = version;
+    emit('deploy-start', `rolling update to job v${version} (system job: no deployment on Nomad before 1.11)`);
+    // allocations seen before the rolling update was recognised: replay them as tracked
+    onAllocations(latest);
+    while (Date.now() < deadline) {
+      if (signal.aborted) return 'aborted';
+      if (rollingDone(version)) {
+        emit('successful', `rolling update to job v${version}: every allocation runs it`);
+        return 'successful';
+      }
+      if (kick.signal.aborted) kick = new AbortController();
+      await sleep(500, AbortSignal.any([signal, kick.signal])).catch(() => undefined);
+    }
+    return 'timeout';
+  };
+
   const deploymentLoop = async (): Promise<WatchResult['status']> => {
     let index = 1;
     while (Date.now() < deadline) {
@@ -195,7 +238,10 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
           // follow. One look after a short grace, for a deployment the scheduler is just creating.
           await sleep(NO_DEPLOYMENT_GRACE_MS, signal);
           const { body } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, signal);
-          if (!body.some((d) => d.JobVersion > opts.baselineJobVersion)) return 'none';
+          if (!body.some((d) => d.JobVersion > opts.baselineJobVersion)) {
+            const { body: spec } = await nomadGet<{ Type: string; Version: number }>(opts, `/v1/job/${job}`, signal);
+            return spec.Type === 'system' && spec.Version > opts.baselineJobVersion ? followRolling(spec.Version) : 'none';
+          }
         }
         if (kick.signal.aborted) kick = new AbortController();
         const { body, index: next } = await nomadGet<Deployment[]>(opts, `/v1/job/${job}/deployments`, AbortSignal.any([signal, kick.signal]), index);
@@ -243,6 +289,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   return {
     status,
     ...(followed ? { deploymentId: followed.ID, jobVersion: followed.JobVersion, statusDescription: followed.StatusDescription } : {}),
+    ...(rolling !== undefined ? { kind: 'rolling' as const, jobVersion: rolling } : {}),
     deployments: [...all.values()].sort((a, b) => a.CreateIndex - b.CreateIndex).map((d) => ({ id: d.ID, jobVersion: d.JobVersion, status: d.Status, statusDescription: d.StatusDescription })),
     events,
   };

@@ -216,6 +216,11 @@ describe('traefikJob()', () => {
     expect(job.Type).toBe('system');
   });
 
+  test('rolls one node at a time on every Nomad: a job-level stagger for Nomad before 1.11, the group update for 1.11 and later', () => {
+    expect(job.Update).toEqual({ MaxParallel: 1, Stagger: 87e9 });
+    expect(job.TaskGroups[0]!.Update).toMatchObject({ MaxParallel: 1, Canary: 0, HealthCheck: 'checks' });
+  });
+
   test('reserves the entry point and admin ports', () => {
     expect(job.TaskGroups[0]!.Networks[0]!.ReservedPorts).toEqual([
       { Label: 'web', Value: 80 },

@@ -238,6 +238,19 @@ describe('traefikPlan()', () => {
     expect(plan.progressDeadlineMs).toBeGreaterThan(plan.healthyDeadlineMs);
   });
 
+  // Nomad before 1.11 rolls a system job on a timer (max_parallel + stagger), with no health gate:
+  // the wait before the next node must cover this node's whole swap.
+  test('the stagger between nodes covers the old Traefik\'s stop and the new one\'s start and min_healthy_time', () => {
+    const docker = traefikPlan(config());
+    // kill_timeout 15s + (min_healthy_time 12s + image pull allowance 60s)
+    expect(docker).toMatchObject({ killTimeoutMs: s(15), healthyDeadlineMs: s(72), staggerMs: s(87) });
+    // a binary on the node starts in seconds: 15s + (12s + 10s)
+    const raw = traefikPlan(config({ driver: { type: 'raw_exec', command: '/bin/true' } }));
+    expect(raw).toMatchObject({ healthyDeadlineMs: s(22), staggerMs: s(37) });
+    // the edge apply follows one stagger per node, 20 nodes
+    expect(raw.applyTimeoutMs).toBe(s(37) * 20 + s(22));
+  });
+
   test("refuses an accept grace that would push Traefik's kill_timeout past max_kill_timeout, naming traefik.acceptGrace", () => {
     // 25s + (1s + 2s) + 2s = 30s: the limit itself is accepted
     expect(timingConfigIssues(config({ acceptGrace: '25s' }))).toEqual([]);
