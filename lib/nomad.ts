@@ -93,3 +93,19 @@ export function deploymentEnded(d: Pick<NomadDeployment, 'Status'>): boolean {
 export function deploymentReverted(d: Pick<NomadDeployment, 'StatusDescription'>): boolean {
   return /rolling back|revert/i.test(d.StatusDescription);
 }
+
+/** The Nomad and Consul versions a cluster runs, as its client nodes report them (Consul's from Nomad's fingerprint). */
+export interface ServerVersions {
+  /** distinct versions, sorted: a cluster mid-upgrade lists several */
+  readonly nomad: string[];
+  readonly consul: string[];
+}
+
+export async function serverVersions(opts: NomadClientOptions, signal?: AbortSignal): Promise<ServerVersions> {
+  const { body: nodes } = await nomadGet<Array<{ ID: string; Version: string; Status: string }>>(opts, '/v1/nodes', signal);
+  const consul = await Promise.all(
+    nodes.filter((n) => n.Status === 'ready').map(async (n) => (await nomadGet<{ Attributes?: Record<string, string> }>(opts, `/v1/node/${n.ID}`, signal)).body.Attributes?.['consul.version']),
+  );
+  const distinct = (xs: ReadonlyArray<string | undefined>) => [...new Set(xs.filter((x): x is string => !!x))].sort();
+  return { nomad: distinct(nodes.map((n) => n.Version)), consul: distinct(consul) };
+}

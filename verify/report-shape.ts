@@ -32,8 +32,10 @@ export interface SummarizeInput {
   /** False when the load generator could not keep its schedule (or was aborted). */
   valid: boolean;
   invalidReason?: string;
-  /** The deployment as the watcher saw it: 'successful', 'failed', 'timeout', ... */
-  deployment: { status: string; id?: string; jobVersion?: number };
+  /** The deployment as the watcher saw it: 'successful', 'failed', 'timeout', ...; kind 'rolling' for a system job on Nomad before 1.11 (no deployment) */
+  deployment: { status: string; id?: string; jobVersion?: number; kind?: 'deployment' | 'rolling' };
+  /** The Nomad and Consul versions the cluster ran, as its nodes report them. @default - not known */
+  servers?: { nomad: string[]; consul: string[] };
   /** Phase boundaries in ms since load start; deployEndMs null when the deploy never ended. */
   phases: { baselineEndMs: number; deployEndMs: number | null };
   /** The deployment outcome this run must see ('failed' for a deliberately broken version). */
@@ -126,7 +128,9 @@ export interface Report {
   events: DeployEvent[];
   /** Every non-OK request, in seq order. */
   drops: Drop[];
-  deployment: { status: string; expected: VerifyExpect; id?: string; jobVersion?: number };
+  deployment: { status: string; expected: VerifyExpect; id?: string; jobVersion?: number; kind?: 'deployment' | 'rolling' };
+  /** The Nomad and Consul versions the run ran on; null when they could not be read. */
+  servers: { nomad: string[]; consul: string[] } | null;
   /** Every deployment followed during the run, in creation order. */
   deployments: FollowedDeployment[];
   /** Per request-mix entry. */

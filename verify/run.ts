@@ -12,7 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { readLedger } from '../app/ledger.ts';
 import { deploy, type DeployOptions } from '../deploy/index.ts';
 import type { GateRecord } from '../gate/index.ts';
-import { jobVersion } from '../lib/nomad.ts';
+import { jobVersion, serverVersions } from '../lib/nomad.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { sleep } from '../lib/wait.ts';
 import { capacityBySecond, pollConsulCapacity, type CapacitySample } from './capacity.ts';
@@ -204,6 +204,8 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   const samples = await capacityPoll;
   // The job as it ends: after several deployments (or an auto-revert) the last word.
   const finalVersion = await jobVersion(nomad, o.job).catch(() => undefined) ?? watch.jobVersion;
+  // which servers the figures were measured on; a report without them is still a report
+  const servers = await serverVersions(nomad).catch(() => undefined);
   const seconds = result.records.length ? Math.floor(result.records[result.records.length - 1]!.scheduledMs / 1000) + 1 : 0;
   const capacity = o.consul || result.records.some((r) => r.instance !== undefined)
     ? capacityBySecond(samples, result.records, seconds, o.consul ? `Consul ${o.consul.address} service "${o.consul.service}"` : 'none (answering instances only)')
@@ -212,7 +214,8 @@ export async function verify(o: VerifyOptions): Promise<VerifyResult> {
   const report = summarize({
     ...result,
     events: events.sort((a, b) => a.atMs - b.atMs),
-    deployment: { status: watch.status, ...(watch.deploymentId ? { id: watch.deploymentId } : {}), ...(finalVersion !== undefined ? { jobVersion: finalVersion } : {}) },
+    deployment: { status: watch.status, ...(watch.deploymentId ? { id: watch.deploymentId } : {}), ...(finalVersion !== undefined ? { jobVersion: finalVersion } : {}), ...(watch.kind ? { kind: watch.kind } : {}) },
+    ...(servers ? { servers } : {}),
     ...(watch.deployments ? { deployments: watch.deployments } : {}),
     urls: [o.url, ...(o.moreUrls ?? [])],
     mix: o.mix ?? DEFAULT_MIX,

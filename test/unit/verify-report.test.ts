@@ -154,10 +154,17 @@ describe('summarize()', () => {
     expect(json.deployment.status).toBe('successful');
     expect(Object.keys(json)).toEqual([
       'schemaVersion', 'startedAt', 'startedAtEpochMs', 'target', 'durationMs', 'requests', 'successRatio', 'successPercent', 'threshold',
-      'latencyMs', 'rate', 'sendLagMs', 'measurement', 'phases', 'outcomes', 'versions', 'events', 'drops', 'deployment', 'deployments', 'mix', 'targets',
+      'latencyMs', 'rate', 'sendLagMs', 'measurement', 'phases', 'outcomes', 'versions', 'events', 'drops', 'deployment', 'servers', 'deployments', 'mix', 'targets',
       'ledger', 'capacity', 'verdict',
     ]);
     expect(json.startedAt).toBe('2026-11-23T10:00:00.000Z');
+  });
+
+  test('names the Nomad and Consul versions the run ran on, in the JSON and the markdown', () => {
+    const report = summarize({ ...input(), servers: { nomad: ['1.6.3'], consul: ['1.16.3'] } });
+    expect(report.servers).toEqual({ nomad: ['1.6.3'], consul: ['1.16.3'] });
+    expect(markdownReport(report)).toContain('| servers | Nomad 1.6.3, Consul 1.16.3 |');
+    expect(summarize(input()).servers).toBeNull();
   });
 
   test('is deterministic: the same input gives the same JSON', () => {
