@@ -53,12 +53,14 @@ describe('runLoad()', () => {
     // WHEN 50 req/s run for 1 s
     const r = await runLoad({ url, rate: 50, durationMs: 1000, timeoutMs: 500 });
     const tookMs = Date.now() - started;
-    // THEN all 50 were sent on schedule and reached the server, and all timed out
+    // THEN all 50 were sent on schedule and reached the server, and all timed out. The bounds
+    // separate the open model from a closed one (which would wait out the 1.5 s stalls) with room
+    // for a busy machine: a send lag of a few tens of ms under load is scheduling, not the model.
     expect(r.records).toHaveLength(50);
-    for (const x of r.records) expect(x.sentMs - x.scheduledMs).toBeLessThan(25);
+    for (const x of r.records) expect(x.sentMs - x.scheduledMs).toBeLessThan(250);
     expect(arrivals).toHaveLength(50);
     expect(r.records.every((x) => !x.ok && x.errorKind === 'timeout' && x.status === null)).toBe(true);
-    expect(r.records.every((x) => x.latencyMs >= 490 && x.latencyMs < 1000)).toBe(true);
+    expect(r.records.every((x) => x.latencyMs >= 490 && x.latencyMs < 1500)).toBe(true);
     expect(Math.abs(r.rate.achieved - 50) / 50).toBeLessThan(0.05);
     // and the run is bounded by durationMs + timeoutMs + 1 s
     expect(tookMs).toBeLessThan(1000 + 500 + 1000);
