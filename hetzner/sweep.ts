@@ -2,7 +2,7 @@
  * The label sweep of `npm run hetzner -- down`: every resource of a run found by its
  * `zerodrop-run` label and deleted in an order the API accepts (a load balancer before the network
  * it is attached to, servers before the firewall they use). Pure: URLs and order only; the
- * requests are made by cloud/hetzner.ts.
+ * requests are made by lifecycle.ts.
  */
 
 export const DEFAULT_ENDPOINT = 'https://api.hetzner.cloud/v1';

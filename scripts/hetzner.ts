@@ -6,9 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { DEFAULTS, HetznerError, hetznerDown, hetznerUp, hetznerVerify } from '../cloud/index.ts';
+import { DEFAULTS, HetznerError, hetznerDown, hetznerUp, hetznerVerify, parseHetznerConfig } from '../hetzner/index.ts';
 import { ConfigError } from '../config/errors.ts';
-import { parseHetznerConfig } from '../hetzner/config.ts';
 import { abortOnInterrupt } from '../lib/interrupt.ts';
 
 export async function main(argv = process.argv): Promise<number> {

@@ -20,7 +20,7 @@ describe('hetzner stack with the real hcloud provider', () => {
     const configFile = path.join(dir, 'hetzner.yaml');
     writeFileSync(configFile, `hetzner:\n  runId: e2e-validate\n  operatorCidr: 203.0.113.7/32\n  nodes: 3\n  traefikSha256: "${'ab'.repeat(32)}"\n`);
     const outdir = path.join(dir, 'cdktf.out');
-    await $({ cwd: path.resolve(import.meta.dirname, '../..'), quiet: true, env: { ...process.env, ZERODROP_HETZNER_CONFIG: configFile, ZERODROP_HETZNER_EXPIRES: '2026-04-01T12:00:00Z', CDKTF_OUTDIR: outdir } })`npx tsx hetzner-main.ts`;
+    await $({ cwd: path.resolve(import.meta.dirname, '../..'), quiet: true, env: { ...process.env, ZERODROP_HETZNER_CONFIG: configFile, ZERODROP_HETZNER_EXPIRES: '2026-04-01T12:00:00Z', CDKTF_OUTDIR: outdir } })`npx tsx hetzner/app.ts`;
     const stackDir = path.join(outdir, 'stacks', 'hetzner');
     const env = { ...process.env, TF_CLI_CONFIG_FILE: tools.terraformrc, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', HCLOUD_TOKEN: '' };
     const init = await $({ cwd: stackDir, env, quiet: true, nothrow: true })`${tools.engine.bin} init -input=false -no-color`;

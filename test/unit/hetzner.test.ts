@@ -11,8 +11,8 @@ import { expiryLabel, parseExpiryLabel, parseHetznerConfig, resolveHetznerConfig
 import { CONSUL_RELEASE, NOMAD_RELEASE, releaseFor, TRAEFIK_RELEASE } from '../../hetzner/releases.ts';
 import { listUrl } from '../../hetzner/sweep.ts';
 import { clusterLayout, localAgentInput, localNodeAgentInput } from '../../cluster/index.ts';
-import { requireToken, sweepRun, TOKEN_MISSING } from '../../cloud/index.ts';
-import { HetznerStack } from '../../stacks/hetzner-stack.ts';
+import { requireToken, sweepRun, TOKEN_MISSING } from '../../hetzner/index.ts';
+import { HetznerStack } from '../../hetzner/stack.ts';
 
 const TRAEFIK_SUM = 'a'.repeat(64);
 const config = (extra: Record<string, unknown> = {}): HetznerConfig =>

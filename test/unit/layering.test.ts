@@ -17,9 +17,9 @@ const RANK: Record<Layer, number> = { lib: 0, core: 1, room: 2, entry: 3 };
 /** Top-level folder (or root file) → layer. */
 const LAYERS: Record<string, Layer> = {
   'lib': 'lib',
-  'config': 'core', 'timing': 'core', 'jobs': 'core', 'traefik': 'core', 'agents': 'core', 'hetzner': 'core', 'pins': 'core', 'stacks': 'core', 'app': 'core', '.gen': 'core',
-  'toolchain': 'room', 'cluster': 'room', 'cloud': 'room', 'deploy': 'room', 'verify': 'room', 'gate': 'room', 'experiments': 'room',
-  'scripts': 'entry', 'main.ts': 'entry', 'hetzner-main.ts': 'entry',
+  'config': 'core', 'timing': 'core', 'jobs': 'core', 'traefik': 'core', 'agents': 'core', 'pins': 'core', 'stacks': 'core', 'app': 'core', '.gen': 'core',
+  'toolchain': 'room', 'cluster': 'room', 'hetzner': 'room', 'deploy': 'room', 'verify': 'room', 'gate': 'room', 'experiments': 'room',
+  'scripts': 'entry', 'main.ts': 'entry',
 };
 /** Not part of the program: tests and tool configs may import anything. */
 const OUTSIDE = new Set(['test', 'node_modules', 'cdktf.out', 'docs', 'examples', '.git', '.zerodrop', 'reports', 'vitest.config.ts']);

@@ -1,7 +1,7 @@
 /**
  * A disposable Hetzner Cloud cluster (`npm run hetzner`, scripts/hetzner.ts).
  *
- * - up: `cdktf deploy` of the hetzner stack (hetzner-main.ts). Needs HCLOUD_TOKEN. Secrets (gossip
+ * - up: `cdktf deploy` of the hetzner stack (app.ts). Needs HCLOUD_TOKEN. Secrets (gossip
  *   keys, management tokens) are generated once per run into `.zerodrop/hetzner/<runId>/secrets.json`
  *   (mode 0600) and passed as TF_VAR_… only; prints the env for `npm run deploy`/`verify`.
  * - verify: `npm run verify` against the load balancer, watching the run's Nomad.
@@ -14,9 +14,10 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { $ } from 'zx';
-import { SECRET_VARIABLES, type SecretVariable } from '../hetzner/cloud-init.ts';
-import type { HetznerConfig } from '../hetzner/config.ts';
-import { DEFAULT_ENDPOINT, deleteUrl, listUrl, SWEEP_ORDER } from '../hetzner/sweep.ts';
+import { HETZNER_APP } from './app.ts';
+import { SECRET_VARIABLES, type SecretVariable } from './cloud-init.ts';
+import type { HetznerConfig } from './config.ts';
+import { DEFAULT_ENDPOINT, deleteUrl, listUrl, SWEEP_ORDER } from './sweep.ts';
 import { runProcessTree, treeRunFailure } from '../lib/process-tree.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { sleep } from '../lib/wait.ts';
@@ -103,7 +104,7 @@ function cdktfEnv(p: RunPaths, configFile: string, expiresAt: string, vars: Reco
  * created (lib/process-tree.ts); the terminal's signal alone would end cdktf and with it terraform.
  */
 async function cdktf(verb: 'deploy' | 'destroy', p: RunPaths, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
-  const r = await runProcessTree(CDKTF_CLI, [verb, 'hetzner', '--app', 'npx tsx hetzner-main.ts', '--output', p.outdir, '--auto-approve'], { cwd: REPO_ROOT, env, timeoutMs: CDKTF_TIMEOUT_MS, output: 'inherit', ...(signal ? { signal } : {}) });
+  const r = await runProcessTree(CDKTF_CLI, [verb, 'hetzner', '--app', HETZNER_APP, '--output', p.outdir, '--auto-approve'], { cwd: REPO_ROOT, env, timeoutMs: CDKTF_TIMEOUT_MS, output: 'inherit', ...(signal ? { signal } : {}) });
   const failure = treeRunFailure(r, CDKTF_TIMEOUT_MS);
   if (failure) throw new HetznerError(`cdktf ${verb} hetzner ${failure} (output above)${r.stopped ? ' — `npm run hetzner -- down` removes whatever it created' : ''}`);
 }

@@ -11,9 +11,9 @@ import { HcloudProvider } from '../.gen/providers/hcloud/provider/index.ts';
 import { CATALOG_READY_PATH } from '../traefik/catalog-ready.ts';
 import { Server } from '../.gen/providers/hcloud/server/index.ts';
 import { SshKey } from '../.gen/providers/hcloud/ssh-key/index.ts';
-import { loadBalancerIp, nodePlans, renderCloudInit, secretPlaceholder, SECRET_VARIABLES } from '../hetzner/cloud-init.ts';
-import { HETZNER_DEFAULTS, LOAD_BALANCER_CHECK, runLabels, type HetznerConfig } from '../hetzner/config.ts';
-import { escapeTerraformTemplate } from './terraform-strings.ts';
+import { loadBalancerIp, nodePlans, renderCloudInit, secretPlaceholder, SECRET_VARIABLES } from './cloud-init.ts';
+import { HETZNER_DEFAULTS, LOAD_BALANCER_CHECK, runLabels, type HetznerConfig } from './config.ts';
+import { escapeTerraformTemplate } from '../stacks/terraform-strings.ts';
 
 export interface HetznerStackProps {
   readonly config: HetznerConfig;
