@@ -8,7 +8,8 @@
 import path from 'node:path';
 import { clusterDown, clusterUp } from '../cluster/index.ts';
 import { deploy } from '../deploy/index.ts';
-import { ensureTools } from '../toolchain/index.ts';
+import { ensureTools, providerPreflight, toolPaths } from '../toolchain/index.ts';
+import { PROVIDER_CONSUL, PROVIDER_NOMAD } from '../pins/index.ts';
 import { verify, DEFAULTS as VERIFY } from '../verify/index.ts';
 import { abortOnInterrupt } from '../lib/interrupt.ts';
 
@@ -20,6 +21,9 @@ export async function main(): Promise<number> {
   let up = false;
   try {
     step('tools');
+    // Before the server builds (minutes on a cold machine): can the two stacks' providers be had?
+    const paths = toolPaths();
+    console.log(`[demo] ${await providerPreflight({ needed: [PROVIDER_NOMAD, PROVIDER_CONSUL], built: new Set(Object.values(paths.providers).filter((p) => p.built).map((p) => p.info.type)), engine: paths.engine.kind })}`);
     await ensureTools();
     step('local cluster up');
     const env = await clusterUp({ signal: ac.signal });

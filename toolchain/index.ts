@@ -3,7 +3,7 @@
  * provider mirror and CLI config, and says where each tool is (`toolPaths`, which builds nothing).
  */
 export { checkLicences, formatLicenceReport, LicenceError } from './licences.ts';
-export { archiveCommand, providerHelp, providerSourcesDir, PROVIDER_SOURCES_ENV, readSourceArchive } from './provider-sources.ts';
+export { archiveCommand, providerHelp, providerPreflight, providerSourcesDir, PROVIDER_SOURCES_ENV, readSourceArchive, REGISTRY_PROBE } from './provider-sources.ts';
 export {
   CDKTF_CLI,
   DEFAULTS,

@@ -62,3 +62,51 @@ export function providerHelp(pin: ProviderPin, problem: string): string[] {
 export function missingSetting(): string {
   return `${PROVIDER_SOURCES_ENV} is not set (a directory of provider source archives)`;
 }
+
+/** Where each engine installs providers from, when they are not in the mirror. */
+export const REGISTRY_PROBE = {
+  tofu:      'https://registry.opentofu.org/.well-known/terraform.json',
+  terraform: 'https://registry.terraform.io/.well-known/terraform.json',
+} as const;
+
+export interface ProviderPreflight {
+  /** providers the command needs (pins' provider types, e.g. nomad, consul) */
+  readonly needed: readonly ProviderPin[];
+  /** which of them are built already (in the mirror) */
+  readonly built: ReadonlySet<string>;
+  readonly engine: keyof typeof REGISTRY_PROBE;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default REGISTRY_PROBE[engine] */
+  readonly registryUrl?: string;
+  /** @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Before minutes of server builds, checks that the providers a command needs can be had: built
+ * already, buildable from a source archive that is there and matches its pin, or installable from a
+ * registry that answers. Throws with both ways out when none holds, instead of failing at `init`
+ * after the builds. Resolves to how they will be had, for the log.
+ */
+export async function providerPreflight(p: ProviderPreflight): Promise<string> {
+  const missing = p.needed.filter((pin) => !p.built.has(pin.provider.type));
+  if (!missing.length) return 'providers: built';
+  const dir = providerSourcesDir(p.env);
+  if (dir) {
+    const bad = (await Promise.all(missing.map((pin) => readSourceArchive(pin, dir)))).filter((a) => !a.ok);
+    if (bad.length) throw new Error(`${PROVIDER_SOURCES_ENV}=${dir}: ${bad.map((a) => (a.ok ? '' : a.problem)).join('; ')}`);
+    return `providers: built from ${dir}`;
+  }
+  const url = p.registryUrl ?? REGISTRY_PROBE[p.engine];
+  const answer = await fetch(url, { signal: AbortSignal.timeout(p.timeoutMs ?? 5_000) }).then(
+    (r) => (r.ok ? undefined : `HTTP ${r.status}`),
+    (err: Error) => (err.cause as Error | undefined)?.message ?? err.message,
+  );
+  if (answer === undefined) return `providers: from ${new URL(url).host}`;
+  const names = missing.map((pin) => `${pin.provider.namespace}/${pin.provider.type} ${pin.provider.version}`).join(', ');
+  throw new Error(
+    `${names} not built, ${PROVIDER_SOURCES_ENV} not set, and the registry does not answer (${url}: ${answer}) — ` +
+      `\`init\` would fail after the server builds. Put the providers' source archives in a directory and set ${PROVIDER_SOURCES_ENV} to it (docs/providers.md), or run where ${new URL(url).host} is reachable`,
+  );
+}

@@ -3,7 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { archiveCommand, providerHelp, providerSourcesDir, readSourceArchive } from '../../toolchain/provider-sources.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { archiveCommand, providerHelp, providerPreflight, providerSourcesDir, readSourceArchive } from '../../toolchain/provider-sources.ts';
 import { buildTool, stampOf, terraformrcText, toolPaths } from '../../toolchain/tools.ts';
 import { PROVIDER_CONSUL, PROVIDER_HCLOUD, PROVIDER_NOMAD, type ProviderPin } from '../../pins/index.ts';
 
@@ -84,5 +86,38 @@ describe('terraformrcText()', () => {
     const rc = terraformrcText('/m', []);
     expect(rc).not.toContain('filesystem_mirror');
     expect(rc).toContain('direct {}');
+  });
+});
+
+// A machine that reaches neither a registry nor a mirror used to build the servers for 20 minutes
+// before `init` failed; the preflight says so before any build.
+describe('providerPreflight()', () => {
+  const closed = 'http://127.0.0.1:9/.well-known/terraform.json'; // discard port: nothing listens
+  const base = { needed: [PROVIDER_NOMAD, PROVIDER_CONSUL], engine: 'tofu' as const, env: {}, registryUrl: closed, timeoutMs: 2_000 };
+
+  test('passes without asking anything when the providers are built', async () => {
+    expect(await providerPreflight({ ...base, built: new Set(['nomad', 'consul']) })).toBe('providers: built');
+  });
+
+  test('refuses before the builds when nothing is built, no archives are named and the registry does not answer', async () => {
+    await expect(providerPreflight({ ...base, built: new Set(['nomad']) })).rejects.toThrow(
+      /^hashicorp\/consul 2\.22\.1 not built, ZERODROP_PROVIDER_SOURCES not set, and the registry does not answer \(http:\/\/127\.0\.0\.1:9\/\.well-known\/terraform\.json: .*\) — `init` would fail after the server builds/,
+    );
+  });
+
+  test('passes when the registry answers', async () => {
+    const server = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/terraform.json`;
+    try {
+      expect(await providerPreflight({ ...base, built: new Set(), registryUrl: url })).toBe(`providers: from ${new URL(url).host}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('refuses a named archive directory that lacks an archive, naming the file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zd-pre-'));
+    await expect(providerPreflight({ ...base, built: new Set(), env: { ZERODROP_PROVIDER_SOURCES: dir } })).rejects.toThrow(`ZERODROP_PROVIDER_SOURCES=${dir}: ${dir}/terraform-provider-nomad-2.5.2.tar.gz cannot be read (ENOENT)`);
   });
 });
