@@ -23,7 +23,7 @@ export interface RolloutOutcome {
 export function judgeRollout(job: string, expectedVersion: string, deployment: Deployment | null, runningVersion: string | undefined): RolloutOutcome {
   const running = `job ${job} runs ${runningVersion ?? '(no zerodrop.version)'}`;
   if (!deployment) return { job, ok: runningVersion === expectedVersion, line: `${running}, no deployment${runningVersion === expectedVersion ? '' : ` — expected ${expectedVersion}`}` };
-  const d = `deployment ${deployment.ID.slice(0, 8)} (job v${deployment.JobVersion}) ${deployment.Status}: ${deployment.StatusDescription}`;
+  const d = `deployment ${deployment.ID.slice(0, 8)} (job ${deployment.JobVersion}) ${deployment.Status}: ${deployment.StatusDescription}`;
   if (!deploymentEnded(deployment)) return { job, ok: false, line: `${d} — still running when the watch gave up` };
   if (deployment.Status !== 'successful') return { job, ok: false, line: `${d} — FAILED` };
   if (deploymentReverted(deployment)) return { job, ok: false, line: `${d} — REVERTED` };

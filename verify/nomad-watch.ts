@@ -144,7 +144,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
       const isNew = tracking && a.JobVersion > opts.baselineJobVersion;
       if (isNew && a.DeploymentStatus?.Canary && !seen.placed.has(a.ID)) {
         seen.placed.add(a.ID);
-        emit('canary-placed', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
+        emit('canary-placed', `alloc ${a.ID.slice(0, 8)} job ${a.JobVersion}`);
       }
       if (isNew && a.DeploymentStatus?.Canary && a.DeploymentStatus.Healthy === true && !seen.healthy.has(a.ID)) {
         seen.healthy.add(a.ID);
@@ -163,7 +163,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
       const isOld = seen.running.has(a.ID);
       if (tracking && isOld && a.DesiredStatus === 'stop' && !seen.stopping.has(a.ID)) {
         seen.stopping.add(a.ID);
-        emit('old-stopping', `alloc ${a.ID.slice(0, 8)} v${a.JobVersion}`);
+        emit('old-stopping', `alloc ${a.ID.slice(0, 8)} job ${a.JobVersion}`);
       }
       if (tracking && isOld && seen.stopping.has(a.ID) && ['complete', 'failed', 'lost'].includes(a.ClientStatus) && !seen.stopped.has(a.ID)) {
         seen.stopped.add(a.ID);
@@ -211,13 +211,13 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
   };
   const followRolling = async (version: number): Promise<WatchResult['status']> => {
     rolling = version;
-    emit('deploy-start', `rolling update to job v${version} (system job: no deployment on Nomad before 1.11)`);
+    emit('deploy-start', `rolling update to job ${version} (system job: no deployment on Nomad before 1.11)`);
     // allocations seen before the rolling update was recognised: replay them as tracked
     onAllocations(latest);
     while (Date.now() < deadline) {
       if (signal.aborted) return 'aborted';
       if (rollingDone(version)) {
-        emit('successful', `rolling update to job v${version}: every allocation runs it`);
+        emit('successful', `rolling update to job ${version}: every allocation runs it`);
         return 'successful';
       }
       if (kick.signal.aborted) kick = new AbortController();
@@ -249,7 +249,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
         const candidates = body.filter((d) => d.JobVersion > opts.baselineJobVersion).sort((a, b) => a.CreateIndex - b.CreateIndex);
         for (const d of candidates) {
           const tag = `deployment ${d.ID.slice(0, 8)}`;
-          if (!all.has(d.ID)) emit('deploy-start', `${tag} job v${d.JobVersion}`);
+          if (!all.has(d.ID)) emit('deploy-start', `${tag} job ${d.JobVersion}`);
           all.set(d.ID, d);
           followed = d;
           if (!promotedIds.has(d.ID) && Object.values(d.TaskGroups).some((g) => g.Promoted)) {

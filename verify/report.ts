@@ -195,10 +195,10 @@ export function summarize(input: SummarizeInput): Report {
   };
 }
 
-/** " (2 deployments: v3 successful, v4 failed)" when more than one was followed. */
+/** " (2 deployments: job 3 successful, job 4 failed)" when more than one was followed. */
 function deploymentList(list: readonly FollowedDeployment[] | undefined): string {
   if (!list || list.length < 2) return '';
-  return ` (${list.length} deployments: ${list.map((d) => `v${d.jobVersion} ${d.status}`).join(', ')})`;
+  return ` (${list.length} deployments: ${list.map((d) => `job ${d.jobVersion} ${d.status}`).join(', ')})`;
 }
 
 function ledgerCheck(l: LedgerComparison & { file: string }): VerdictCheck {

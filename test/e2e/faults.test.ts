@@ -43,7 +43,7 @@ const eventsOf = (report: { events: { kind: string }[] }) => report.events.map((
 const ended = (status: string) => status === 'successful' || status === 'failed';
 const ms = (v: number | null) => (v === null ? '-' : v.toFixed(1));
 type Report = Awaited<ReturnType<typeof verify>>['report'];
-const deploymentsOf = (report: Report) => report.deployments?.map((d) => `v${d.jobVersion} ${d.status}`).join(', ') ?? '-';
+const deploymentsOf = (report: Report) => report.deployments?.map((d) => `job ${d.jobVersion} ${d.status}`).join(', ') ?? '-';
 
 /** The fault began before the first deployment ended: it was mid-deploy. */
 function midDeploy(report: Report, what: string): boolean {

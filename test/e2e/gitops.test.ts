@@ -99,7 +99,7 @@ describe('GitOps: npm run pipeline with state in Consul KV', () => {
   test('apply on main: both stacks through cdktf deploy, state in Consul KV, the watch passes, the token secret not in the output', async () => {
     const run = await phase('pipeline apply v1', () => pipeline('apply', good, 'v1'));
     expect(run.exitCode, run.output).toBe(0);
-    expect(run.output).toMatch(/\[pipeline\] watch deployment \w+ \(job v0\) successful: .*; job web runs v1/);
+    expect(run.output).toMatch(/\[pipeline\] watch deployment \w+ \(job 0\) successful: .*; job web runs v1/);
     expect(run.output).toContain('[pipeline] applied, every rollout successful');
     expect(await getThroughTraefik()).toEqual({ status: 200, version: 'v1' });
     // The state is in Consul KV, nowhere on disk.

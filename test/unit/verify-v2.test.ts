@@ -209,7 +209,7 @@ describe('several deployments', () => {
     const deployments = [{ id: 'aaaaaaaa-1', jobVersion: 3, status: 'successful', statusDescription: 'ok' }, { id: 'bbbbbbbb-2', jobVersion: 4, status: 'failed', statusDescription: 'Failed due to unhealthy allocations' }];
     const report = summarize({ ...baseInput(), deployment: { status: 'failed', jobVersion: 5 }, deployments });
     expect(report.verdict.pass).toBe(false);
-    expect(report.verdict.reasons).toContain('deployment failed, but successful was expected (2 deployments: v3 successful, v4 failed)');
+    expect(report.verdict.reasons).toContain('deployment failed, but successful was expected (2 deployments: job 3 successful, job 4 failed)');
     expect(report.deployment.jobVersion).toBe(5);
     expect(report.deployments).toHaveLength(2);
     expect(markdownReport(report)).toContain('## Deployments');
