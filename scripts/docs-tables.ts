@@ -13,6 +13,7 @@ import path from 'node:path';
 import { formatDuration as d, resolveConfig, DEFAULTS as CONFIG_DEFAULTS, type ZerodropProps } from '../config/index.ts';
 import { CONSUL, NOMAD, PINS, TOFU, TRAEFIK, type ProviderPin, type ToolPin } from '../pins/index.ts';
 import { CONSUL_RELEASE, NOMAD_RELEASE, TRAEFIK_RELEASE, type ReleasePin } from '../hetzner/releases.ts';
+import { HETZNER_DEFAULTS, hetznerSchema, LOAD_BALANCER_CHECK } from '../hetzner/config.ts';
 import { LICENCE_ALLOW } from '../toolchain/licences.ts';
 import { USER_BIN_ENV } from '../toolchain/index.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
@@ -179,6 +180,42 @@ function hetznerReleasesTable(): string {
   return table(
     ['release', 'version', 'linux_amd64 sha256', 'linux_arm64 sha256', 'published sums'],
     [CONSUL_RELEASE, NOMAD_RELEASE, TRAEFIK_RELEASE].map((r) => [r.name, r.version, sum(r, 'amd64'), sum(r, 'arm64'), r.sumsUrl]),
+  );
+}
+
+/** What each key of the `hetzner:` section is for (hetzner/config.ts). */
+const HETZNER_KEYS: Record<keyof typeof hetznerSchema.shape, string> = {
+  runId: 'a short name for this run: labels every resource (`zerodrop-run=<runId>`) and names them; 1–32 lowercase letters, digits, inner dashes',
+  operatorCidr: 'the address SSH (22), Nomad (4646) and Consul (8500) are reachable from, e.g. `203.0.113.7/32`; a prefix wider than /8 is refused',
+  location: 'Hetzner location (its network zone follows)',
+  serverType: 'server type of every node; `cax*` = arm64',
+  image: 'an Ubuntu image (cloud-init installs with apt and systemd)',
+  nodes: '1 = one all-in-one node; more: node 0 runs the servers, the others are clients (at most 10)',
+  ttl: 'how long the run is labelled to live (`zerodrop-expires`), 10m–7d',
+  loadBalancerType: 'type of the load balancer in front of the clients',
+  entryPort: 'Traefik\'s entry port on the nodes (the load balancer sends there)',
+  adminPort: 'Traefik\'s admin port (`/ping`, `/ready`: the load balancer\'s check)',
+  traefikSha256: 'the sha256 of the Traefik release archive for the nodes\' architecture (required with client nodes: no published sum is pinned)',
+  endpoint: 'the Hetzner Cloud API to call (for tests against a local stand-in)',
+};
+
+function hetznerConfigTable(): string {
+  const defaults = HETZNER_DEFAULTS as Record<string, unknown>;
+  return table(
+    ['key', 'default', 'what it is for'],
+    (Object.keys(HETZNER_KEYS) as (keyof typeof HETZNER_KEYS)[]).map((k) => [
+      code(k),
+      k in defaults ? code(yamlFlow(defaults[k])) : k === 'runId' || k === 'operatorCidr' ? 'required' : 'none',
+      HETZNER_KEYS[k],
+    ]),
+  );
+}
+
+function hetznerNetworkLine(): string {
+  const c = LOAD_BALANCER_CHECK;
+  return (
+    `Private network \`${HETZNER_DEFAULTS.networkCidr}\` with subnet \`${HETZNER_DEFAULTS.subnetCidr}\`; the load balancer checks ` +
+    `each node's \`/ready\` every ${c.intervalS} s with a ${c.timeoutS} s timeout and takes a node out after ${c.retries} failed checks.`
   );
 }
 
@@ -417,6 +454,8 @@ export function generatedTables(root = REPO_ROOT): Record<string, () => string> 
     'npm-licences': () => npmLicencesTable(root),
     'licence-allow': licenceAllowTable,
     'hetzner-releases': hetznerReleasesTable,
+    'hetzner-config': hetznerConfigTable,
+    'hetzner-network': hetznerNetworkLine,
     'config-reference': () => configReference().markdown,
     'timing-derivations': timingDerivationsTable,
     'traefik-plan': traefikPlanTable,
