@@ -181,7 +181,7 @@ function licencesTable(root: string): string {
   const all = allPackages(root);
   const count = [...all.values()].reduce((n, names) => n + names.length, 0);
   rows.push([`every package \`npm ci\` installs (${count})`, '', `${all.size} licences, all open source`]);
-  rows.push(['on Hetzner nodes: the pinned releases; Ubuntu\'s docker.io, curl, unzip', '', '[open source](docs/licences.md#hetzner-nodes)']);
+  rows.push(['on Hetzner nodes: the pinned releases; docker.io, curl, unzip', 'Ubuntu\'s', '[open source](docs/licences.md)']);
   rows.push(['Terraform', '', `BUSL 1.1 (from 1.6): not used unless \`${USER_BIN_ENV.terraform}\` names yours`]);
   return table(['what', 'version', 'licence'], rows);
 }
