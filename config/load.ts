@@ -191,7 +191,7 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
     return issue.keys.map((key) => ({
       path: formatPath([...issue.path, key]),
       value: (issue.input as Record<string, unknown> | undefined)?.[key],
-      rule: `unknown key — remove it or check its spelling (allowed keys are listed in README "Config reference")`,
+      rule: `unknown key — remove it or check its spelling (allowed keys are listed in docs/config.md)`,
     }));
   }
   return [{ path: path || '(root)', value: issue.input, rule: ruleText(issue) }];

@@ -254,7 +254,7 @@ const service = z
         timeout: checkDuration().prefault(DEFAULTS.service.readiness.timeout),
         /**
          * Whether the app also answers `path` on ports.http. Traefik's health-check probes the
-         * ROUTED port (see README "Traefik health-check port"); required when that check is on
+         * ROUTED port (see docs/config.md "Traefik health-check port"); required when that check is on
          * and no ports.internalStatic is set. false: Traefik does not health-check this service.
          */
         servedOnRoutedPort: z.boolean().optional(),
@@ -323,7 +323,7 @@ const service = z
       });
     }
     if (s.promotion === 'gated' && s.gate === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['gate'], input: undefined, message: 'is required with promotion: gated — list the smoke requests and the analysis thresholds (README "Promotion gate")' });
+      ctx.addIssue({ code: 'custom', path: ['gate'], input: undefined, message: 'is required with promotion: gated — list the smoke requests and the analysis thresholds (docs/gate.md)' });
     }
     if (s.promotion === 'auto' && s.gate !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['gate'], input: '(set)', message: 'is only read with promotion: gated — with auto, Nomad promotes on its checks alone and this gate would silently never run; set promotion: gated or remove gate' });
@@ -555,7 +555,7 @@ export const zerodropSchema = z
             `is required: Traefik health-checks ${s.readiness.path} on the ROUTED port (ports.http), because its health-check port cannot follow Nomad's dynamic ports. ` +
             `An app that answers ${s.readiness.path} only on ports.internal passes Consul's check, gets promoted, and is then DOWN in Traefik: 503 for everyone. ` +
             `Set true if the app answers ${s.readiness.path} on ports.http too (the reference app does); false to have Traefik not health-check "${s.name}"; ` +
-            `or set ports.internalStatic (README "Traefik health-check port")`,
+            `or set ports.internalStatic (docs/config.md "Traefik health-check port")`,
         });
       }
     });

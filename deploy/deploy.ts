@@ -13,11 +13,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { $ } from 'zx';
 import { deployTarget, type DeployTarget, type TargetOptions } from './target.ts';
-import { loadConfig } from '../config/load.ts';
 import { gateJob, type GateRecord } from '../gate/index.ts';
 import { CDKTF_CLI, toolPaths } from '../toolchain/index.ts';
 import { jobVersion } from '../lib/nomad.ts';
-import { deployRunTimeoutMs, timingPlans } from '../timing/model.ts';
+import { deployRunTimeoutMs, timingPlans, traefikPlan } from '../timing/model.ts';
 import { runProcessTree, treeRunFailure } from '../lib/process-tree.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { lastLines } from '../lib/tail.ts';
@@ -135,7 +134,7 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
     await refuseTainted(outdir, stack, tf, path.basename(target.env.TERRAFORM_BINARY_NAME ?? 'terraform'));
     const fromRegistry = providersFromRegistry(tf, providers);
     if (fromRegistry.length) {
-      log(`[deploy] ${stack}: ${fromRegistry.join(', ')} not in the local mirror — Terraform installs it from the registry (offline: build it with \`npm run tools\`, README "Terraform providers")`);
+      log(`[deploy] ${stack}: ${fromRegistry.join(', ')} not in the local mirror — Terraform installs it from the registry (offline: build it with \`npm run tools\`, docs/providers.md)`);
     }
   }
   // Gated services: the gate runs beside `cdktf deploy`, which waits (detach = false) until the gate
@@ -143,7 +142,7 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
   const stopGates = new AbortController();
   const gates = stacks.includes('app') ? await startGates(target, log, opts.signal ? AbortSignal.any([opts.signal, stopGates.signal]) : stopGates.signal) : [];
   let deployError: unknown;
-  const timeoutMs = opts.timeoutMs ?? deployRunTimeoutMs(servicePlans(target).values(), stacks);
+  const timeoutMs = opts.timeoutMs ?? deployRunTimeoutMs(servicePlans(target).values(), stacks, traefikPlan(target.resolved));
   await cdktfDeploy(target, stacks, { ...opts, timeoutMs }, log).catch((err: unknown) => (deployError = err));
   stopGates.abort();
   const records = await Promise.all(gates);
@@ -161,14 +160,13 @@ export async function deploy(opts: DeployOptions = {}): Promise<{ target: Deploy
  * The services' timing plans, as main.ts derives them for this target (the negative controls'
  * ZERODROP_UNSAFE_SKIP_TIMING_CHECKS included: their configs are refused otherwise).
  */
-export function servicePlans(target: DeployTarget) {
-  const config = loadConfig(target.config, { env: target.env });
-  return timingPlans(config, { unsafeSkipChecks: target.env.ZERODROP_UNSAFE_SKIP_TIMING_CHECKS === '1' });
+export function servicePlans(target: Pick<DeployTarget, 'resolved' | 'env'>) {
+  return timingPlans(target.resolved, { unsafeSkipChecks: target.env.ZERODROP_UNSAFE_SKIP_TIMING_CHECKS === '1' });
 }
 
 /** Starts the gate of every gated service whose job already runs (a new job has no canary to gate). */
 async function startGates(target: DeployTarget, log: (line: string) => void, signal: AbortSignal): Promise<Promise<GateRecord>[]> {
-  const config = loadConfig(target.config, { env: target.env });
+  const config = target.resolved;
   const nomad = { address: target.nomadAddr, ...(target.env.NOMAD_TOKEN ? { token: target.env.NOMAD_TOKEN } : {}) };
   const started: Promise<GateRecord>[] = [];
   for (const service of config.services.filter((s) => s.promotion === 'gated')) {

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load.ts';
+import type { ZerodropConfig } from '../config/schema.ts';
 import { clusterEnv, clusterState, type ClusterOptions } from '../cluster/index.ts';
 import { engineMissing, toolPaths } from '../toolchain/index.ts';
 
@@ -39,6 +40,8 @@ export interface TargetOptions {
 export interface DeployTarget {
   readonly kind: 'local' | 'config';
   readonly config: string;
+  /** The config file as the target reads it (its env's addresses and overrides), read once per command. */
+  readonly resolved: ZerodropConfig;
   /** Nomad address the stacks are synthesized for */
   readonly nomadAddr: string;
   /** The child's env: addresses, tokens, engine and provider mirror. */
@@ -118,6 +121,7 @@ export async function deployTarget(opts: TargetOptions = {}): Promise<DeployTarg
   return {
     kind: 'config',
     config,
+    resolved,
     nomadAddr,
     env: { ...env, ZERODROP_CONFIG: config },
     outdir: base.CDKTF_OUTDIR ? path.resolve(base.CDKTF_OUTDIR) : TARGET_DEFAULTS.outdir,
@@ -135,18 +139,20 @@ async function localTarget(cluster: Pick<ClusterOptions, 'stateDir' | 'portBase'
   if (!existsSync(traefik)) throw new Error(`traefik: ${traefik} not found — run \`npm run tools\` first (the local cluster runs it as a raw_exec task)`);
   const stateDir = path.join(c.stateDir, 'terraform');
   await mkdir(stateDir, { recursive: true });
+  const targetEnv = {
+    ...env,
+    ...c.env,
+    // The cluster's own management token: one exported for another cluster must not leak in.
+    CONSUL_HTTP_TOKEN: (await readFile(c.consulTokenFile, 'utf8')).trim(),
+    ZERODROP_CONFIG: config,
+    ZERODROP_TF_STATE_DIR: stateDir,
+  };
   return {
     kind: 'local',
     config,
+    resolved: loadConfig(config, { env: targetEnv }),
     nomadAddr: c.nomadAddr,
-    env: {
-      ...env,
-      ...c.env,
-      // The cluster's own management token: one exported for another cluster must not leak in.
-      CONSUL_HTTP_TOKEN: (await readFile(c.consulTokenFile, 'utf8')).trim(),
-      ZERODROP_CONFIG: config,
-      ZERODROP_TF_STATE_DIR: stateDir,
-    },
+    env: targetEnv,
     outdir: path.join(c.stateDir, 'cdktf.out'),
     description: `${shown(config)} → local cluster ${c.nomadAddr} (${why})`,
   };

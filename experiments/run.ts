@@ -4,7 +4,7 @@
  * rollouts v1→v2→… each measured by the verifier at a constant rate; the cluster goes down at the
  * end (and on Ctrl-C). Every run's report stays in `<out>/<experiment>/run-<n>/`, and the table is
  * rendered from every report present, so experiments measured by separate invocations (one per
- * lock, see README "Experiments") land in one table.
+ * lock, see docs/experiments.md) land in one table.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -429,8 +429,8 @@ function timingDerivationsTable(): string {
   const rows = (Object.keys(DERIVATIONS) as (keyof typeof DERIVATIONS)[]).map((k) => [DERIVED_NAMES[k], code(DERIVATIONS[k]), value(k)]);
   rows.push([
     'the whole `cdktf deploy` run (`npm run deploy`, the pipeline)',
-    'the slowest service\'s apply timeout (app stack) + 5m (edge stack: the provider\'s default `nomad_job` timeout) + 5m allowance for init, providers and plan',
-    d(deployRunTimeoutMs([plan], ['edge', 'app'])),
+    'the slowest service\'s apply timeout (app stack) + the edge job\'s apply timeout (its rolling update: a stagger per node for 20 nodes + a healthy deadline) + 5m allowance for init, providers and plan',
+    d(deployRunTimeoutMs([plan], ['edge', 'app'], traefikPlan(auto))),
   ]);
   rows.push(['rollback wait (`npm run rollback`)', 'the apply timeout: a revert is rolled out by canary like any deploy', d(rollbackWaitMs(plan))]);
   return table(['value', 'derived as', `every default, \`warmup: ${EXAMPLE_WARMUP}\``], rows);

@@ -170,7 +170,7 @@ export function traefikTimingIssues(config: Pick<ZerodropConfig, 'traefik' | 'ti
   ];
 }
 
-/** How each derived value is computed, in words: `npm run plan` and the README quote these. */
+/** How each derived value is computed, in words: `npm run plan` and docs/timing.md quote these. */
 export const DERIVATIONS = {
   shutdownDelay: 'routing window + margin',
   drainGrace: 'routing window + margin - shutdown_delay (0 with the derived shutdown_delay)',
@@ -477,20 +477,17 @@ export function timingWarnings(config: ZerodropConfig): string[] {
   });
 }
 
-/** The nomad provider's default `timeouts` of a nomad_job, which the edge stack keeps. */
-export const PROVIDER_JOB_TIMEOUT_MS = 5 * 60_000;
-
 /** cdktf's and Terraform's own time around the applies (init, providers starting, state lock, refresh, plan): an allowance, not a measurement. */
 export const TERRAFORM_RUN_ALLOWANCE_MS = 5 * 60_000;
 
 /**
  * How long one `cdktf deploy` of `stacks` may run before the kit gives up on it: the stacks apply
  * one after another; the app stack's jobs roll out in parallel, so its slowest apply timeout
- * counts; the edge stack waits for Traefik's job within the provider's default timeout.
+ * counts; the edge stack waits for Traefik's job within its own apply timeout (a rolling update).
  */
-export function deployRunTimeoutMs(plans: Iterable<Pick<TimingPlan, 'applyTimeoutMs'>>, stacks: readonly string[]): number {
+export function deployRunTimeoutMs(plans: Iterable<Pick<TimingPlan, 'applyTimeoutMs'>>, stacks: readonly string[], edgePlan: Pick<TraefikPlan, 'applyTimeoutMs'>): number {
   const app = stacks.includes('app') ? Math.max(0, ...[...plans].map((p) => p.applyTimeoutMs)) : 0;
-  const edge = stacks.includes('edge') ? PROVIDER_JOB_TIMEOUT_MS : 0;
+  const edge = stacks.includes('edge') ? edgePlan.applyTimeoutMs : 0;
   return app + edge + TERRAFORM_RUN_ALLOWANCE_MS;
 }
 

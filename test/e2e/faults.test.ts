@@ -12,7 +12,7 @@
  *   during the deploys ÷ p99 of the baseline;
  * - Traefik, the Consul agent, the Nomad agent restarted mid-deploy: each measured; the deploy
  *   must end (successful or failed, never a timeout). These do not assert 100 %: one node has one
- *   Traefik, one Consul and one Nomad (README "Fault matrix" says what covers them in production).
+ *   Traefik, one Consul and one Nomad (docs/faults.md says what covers them in production).
  *
  * Every config is examples/local.yaml with `longestRequest: 3s`, v1 included, so no case changes
  * the edge stack (a Traefik swap would drop on its own, see the edge test of traefik-changes.test.ts).

@@ -209,7 +209,7 @@ describe('GitOps: npm run pipeline with state in Consul KV', () => {
 
   test('prevent_destroy covers only what is still in the configuration: a resource removed from it is destroyed', async () => {
     // Terraform's own rule, shown with a built-in resource (no cluster involved): why renaming or
-    // removing a service still destroys its job (README "Terraform providers").
+    // removing a service still destroys its job (docs/providers.md).
     const dir = path.join(cluster.stateDir, 'prevent-destroy-scope');
     await mkdir(dir, { recursive: true });
     const write = (body: object) => writeFile(path.join(dir, 'main.tf.json'), JSON.stringify(body));

@@ -37,7 +37,7 @@ describe('resolveConfig()', () => {
   describe('defaults', () => {
     const config = resolveConfig(minimalProps(), { env: NO_ENV });
     const service = config.services[0]!;
-    // One test per default: the README's config reference quotes these values.
+    // One test per default: the config reference (docs/config.md) quotes these values.
     test.each([
       ['traefik refresh interval', config.traefik.discovery.refreshIntervalMs, 2000],
       ['traefik watch', config.traefik.discovery.watch, false],

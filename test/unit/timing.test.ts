@@ -125,7 +125,7 @@ describe('derivePlan() for a gated service', () => {
 describe('derivePlan()', () => {
   const derived = derivePlan({ ...RESEARCH_100, drainGraceMs: undefined, killTimeoutMs: undefined }, RESEARCH_100_CONFIG);
 
-  // Derived values satisfy every rule by construction; these pin the formulas the README quotes.
+  // Derived values satisfy every rule by construction; these pin the formulas docs/timing.md quotes.
   test.each([
     ['drain grace: routing window + margin - shutdown delay', derived.drainGraceMs, s(6)],
     ['kill_timeout: drain + longest request + margin', derived.killTimeoutMs, s(9)],
@@ -187,16 +187,17 @@ describe('timingPlans()', () => {
 
 describe('deployRunTimeoutMs(): one cdktf run outwaits every apply it contains', () => {
   const m = (n: number) => n * 60_000;
+  const edge = { applyTimeoutMs: m(13) };
   test.each([
     ['app: the slowest service apply + the Terraform allowance', [m(2), m(7)], ['app'], m(7) + m(5)],
-    ['edge: the provider default job timeout + the allowance', [m(2)], ['edge'], m(5) + m(5)],
-    ['both stacks, one after the other', [m(3)], ['edge', 'app'], m(3) + m(5) + m(5)],
+    ['edge: the edge job\'s own apply timeout (its rolling update) + the allowance', [m(2)], ['edge'], m(13) + m(5)],
+    ['both stacks, one after the other', [m(3)], ['edge', 'app'], m(3) + m(13) + m(5)],
   ])('%s', (_name, applies, stacks, expected) => {
-    expect(deployRunTimeoutMs(applies.map((applyTimeoutMs) => ({ applyTimeoutMs })), stacks)).toBe(expected);
+    expect(deployRunTimeoutMs(applies.map((applyTimeoutMs) => ({ applyTimeoutMs })), stacks, edge)).toBe(expected);
   });
   test('a gated service with a long analysis window lengthens the run (it was a fixed 20 min)', () => {
     const plan = derivePlan({ ...RESEARCH_100, ...gated(m(15)) }, RESEARCH_100_CONFIG);
-    expect(deployRunTimeoutMs([plan], ['edge', 'app'])).toBeGreaterThan(m(20));
+    expect(deployRunTimeoutMs([plan], ['edge', 'app'], edge)).toBeGreaterThan(m(20));
   });
 });
 
