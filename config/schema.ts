@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDurationMs } from './duration.ts';
 import { dnsNameProblem, httpAddressProblem, PROBE_PATH, templateSequenceProblem } from './validators.ts';
+import { TRAEFIK } from '../pins/index.ts';
 
 /**
  * The zerodrop config: what a user writes in `zerodrop.yaml` (or passes from TypeScript
@@ -142,6 +143,9 @@ const driver = z.discriminatedUnion(
   { error: 'must be {type: docker, image} or {type: raw_exec, command, args}' },
 );
 
+/** The image of the Traefik release the kit pins and tests (pins/index.ts), so the default cannot drift from it. */
+export const TRAEFIK_IMAGE = `traefik:${TRAEFIK.version}`;
+
 const traefikDriver = z.discriminatedUnion(
   'type',
   [
@@ -149,8 +153,8 @@ const traefikDriver = z.discriminatedUnion(
       type: z.literal('docker'),
       image: z
         .string()
-        .regex(/^[A-Za-z0-9._-]+(:\d+)?(\/[A-Za-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128})?(@sha256:[0-9a-f]{64})?$/, { error: 'must be a docker image reference such as "traefik:v3.6.12"' })
-        .prefault('traefik:v3.6.12'),
+        .regex(/^[A-Za-z0-9._-]+(:\d+)?(\/[A-Za-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128})?(@sha256:[0-9a-f]{64})?$/, { error: `must be a docker image reference such as "${TRAEFIK_IMAGE}"` })
+        .prefault(TRAEFIK_IMAGE),
     }),
     z.strictObject({ type: z.literal('raw_exec'), command: z.string().min(1) }),
   ],
@@ -351,7 +355,7 @@ const service = z
 const traefik = z
   .strictObject({
     jobName: name.prefault(DEFAULTS.traefik.jobName),
-    driver: traefikDriver.prefault({ type: 'docker', image: 'traefik:v3.6.12' }),
+    driver: traefikDriver.prefault({ type: 'docker', image: TRAEFIK_IMAGE }),
     /** @default - cluster.consul.address: the Consul agent Traefik reads the catalog from */
     consulAddress: address.optional(),
     entryPoint: z
