@@ -102,12 +102,13 @@ describe('cdktf deploy with real Terraform on a local cluster', () => {
     expect(output).toMatch(/^\[deploy\] target: .* → local cluster http:\/\/127\.0\.0\.1:20110 \(the local cluster asked for\)$/m);
     expect(output).toMatch(/^\[deploy\] cdktf deploy edge app done in \d+ s$/m);
 
-    // The versions Terraform really used, in each stack's working dir.
+    // The versions the engine really used, in each stack's working dir (each engine names its own registry).
+    const registry = tools.engine.kind === 'tofu' ? 'registry.opentofu.org' : 'registry.terraform.io';
     expect(await providersUsed('edge')).toEqual({
-      selected: { 'registry.terraform.io/hashicorp/nomad': '2.5.2', 'registry.terraform.io/hashicorp/consul': '2.22.1' },
-      locked: { 'registry.terraform.io/hashicorp/nomad': '2.5.2', 'registry.terraform.io/hashicorp/consul': '2.22.1' },
+      selected: { [`${registry}/hashicorp/nomad`]: '2.5.2', [`${registry}/hashicorp/consul`]: '2.22.1' },
+      locked: { [`${registry}/hashicorp/nomad`]: '2.5.2', [`${registry}/hashicorp/consul`]: '2.22.1' },
     });
-    expect(await providersUsed('app')).toEqual({ selected: { 'registry.terraform.io/hashicorp/nomad': '2.5.2' }, locked: { 'registry.terraform.io/hashicorp/nomad': '2.5.2' } });
+    expect(await providersUsed('app')).toEqual({ selected: { [`${registry}/hashicorp/nomad`]: '2.5.2' }, locked: { [`${registry}/hashicorp/nomad`]: '2.5.2' } });
 
     // Terraform state of both stacks holds what it created.
     const edge = (JSON.parse(await readFile(statePath('edge'), 'utf8')) as { resources: StateResource[] }).resources;
@@ -165,7 +166,7 @@ describe('cdktf deploy with real Terraform on a local cluster', () => {
     expect(taintedResources(await appState())).toEqual(['nomad_job.job-web']);
     const stackDir = path.join(stacksDir, 'app');
     const refusal = deploy({ cluster, quiet: true, version: 'v5', stacks: ['app'] });
-    await expect(refusal).rejects.toThrow(`(cd ${stackDir} && terraform untaint nomad_job.job-web), then deploy again`);
+    await expect(refusal).rejects.toThrow(`(cd ${stackDir} && ${path.basename(tools.engine.bin)} untaint nomad_job.job-web), then deploy again`);
     // AND the command it names works: the next deploy updates the job in place (its version goes on)
     const before = await nomadGet<{ Version: number }>('/v1/job/web');
     await $({ cwd: stackDir, quiet: true, env: { ...process.env, TF_CLI_CONFIG_FILE: tools.terraformrc } })`${tools.engine.bin} untaint nomad_job.job-web`;

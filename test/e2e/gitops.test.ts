@@ -5,7 +5,7 @@
  * changes on a second plan and a second apply, the Traefik token secret never in their output →
  * two concurrent applies of one stack: one fails on the lock, one waits, nothing half-applied →
  * a never-ready canary makes the pipeline exit 1 (Nomad reverts) → a failed *first* apply taints
- * the job and the next apply is refused by prevent_destroy, the job kept, until `terraform untaint`.
+ * the job and the next apply is refused by prevent_destroy, the job kept, until `tofu untaint`.
  * Lean on purpose (no load generator): the rollouts under load are in rollout.test.ts. Needs `npm run tools`.
  */
 import { existsSync } from 'node:fs';
@@ -179,7 +179,7 @@ describe('GitOps: npm run pipeline with state in Consul KV', () => {
     expect(run.output.includes(await traefikSecret())).toBe(false);
   });
 
-  test('a failed first apply taints the job; the next apply is refused by prevent_destroy (job kept, not purged) until terraform untaint', async () => {
+  test('a failed first apply taints the job; the next apply is refused by prevent_destroy (job kept, not purged) until untaint', async () => {
     // GIVEN no job and no app state, so the next apply is a create
     await api(c.nomadAddr, '/v1/job/web?purge=true', { method: 'DELETE' });
     await fetch(`${c.consulAddr}/v1/kv/${KV}/app`, { method: 'DELETE', headers: { 'X-Consul-Token': consulToken }, signal: AbortSignal.timeout(10_000) });
@@ -191,7 +191,8 @@ describe('GitOps: npm run pipeline with state in Consul KV', () => {
     // THEN the next plain apply is refused by Terraform, and the job is not touched
     const refused = await phase('pipeline apply v5 (refused)', () => pipeline('apply', good, 'v5'));
     expect(refused.exitCode).toBe(1);
-    expect(refused.output).toContain('Instance cannot be destroyed');
+    // Terraform says "Instance cannot be destroyed", OpenTofu "Resource instance cannot be destroyed"
+    expect(refused.output).toMatch(/instance cannot be destroyed/i);
     expect(refused.output).toMatch(/Plan: 1 to add, 0 to change, 1 to destroy\.[\s\S]*Resource nomad_job\.job-web \(job-web\) has lifecycle\.prevent_destroy set/);
     const still = await nomadJob();
     expect(still.Version).toBe(kept.Version);
@@ -219,7 +220,7 @@ describe('GitOps: npm run pipeline with state in Consul KV', () => {
     await tf(dir, ['taint', 'terraform_data.job']);
     const replace = await tf(dir, ['apply', '-auto-approve', '-no-color']);
     expect(replace.exitCode).toBe(1);
-    expect(replace.stderr).toContain('Instance cannot be destroyed');
+    expect(replace.stderr).toMatch(/instance cannot be destroyed/i);
     await write({});
     const removed = await tf(dir, ['apply', '-auto-approve', '-no-color']);
     expect(removed.exitCode, removed.stderr).toBe(0);
