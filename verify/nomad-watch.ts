@@ -97,6 +97,12 @@ export function overallStatus(list: ReadonlyArray<Pick<Deployment, 'Status' | 'C
   return [...list].sort((a, b) => a.CreateIndex - b.CreateIndex)[list.length - 1]!.Status as 'successful' | 'cancelled';
 }
 
+/** Nomad 1.11.0 brought deployments to system jobs; before it they roll on a timer (max_parallel + stagger). */
+export function hasSystemDeployments(nomadVersion: string): boolean {
+  const [major = 0, minor = 0] = nomadVersion.split(/[.+-]/).map(Number);
+  return major > 1 || (major === 1 && minor >= 11);
+}
+
 export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> {
   const events: WatchEvent[] = [];
   const emit = (kind: WatchEvent['kind'], detail?: string) => {
@@ -136,8 +142,18 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     }
   };
 
+  /** A system job's rolling update is recognised as soon as an allocation of a newer version shows. */
+  const startRolling = (version: number) => {
+    if (rolling !== undefined && version <= rolling) return;
+    rolling = version;
+    emit('deploy-start', `rolling update to job ${version} (system job: no deployment on Nomad before 1.11)`);
+  };
   const onAllocations = (allocs: Allocation[]) => {
     latest = allocs;
+    if (systemJob && followed === undefined) {
+      const newest = Math.max(-1, ...allocs.map((a) => a.JobVersion));
+      if (newest > opts.baselineJobVersion) startRolling(newest);
+    }
     const tracking = followed !== undefined || rolling !== undefined;
     for (const a of allocs) {
       // List stubs carry no deployment ID, and promotion clears Canary: a later job version marks the new allocations.
@@ -210,8 +226,7 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     );
   };
   const followRolling = async (version: number): Promise<WatchResult['status']> => {
-    rolling = version;
-    emit('deploy-start', `rolling update to job ${version} (system job: no deployment on Nomad before 1.11)`);
+    startRolling(version);
     // allocations seen before the rolling update was recognised: replay them as tracked
     onAllocations(latest);
     while (Date.now() < deadline) {
@@ -278,6 +293,16 @@ export async function watchDeployment(opts: WatchOptions): Promise<WatchResult> 
     watchError ??= err;
     local.abort();
   };
+  // A system job on Nomad before 1.11 rolls without a deployment: its allocations are the events.
+  // (From 1.11 it has deployments, followed as for a service.) Unknown when either read fails: the
+  // rolling update is then recognised once the deploy command has exited and no deployment came.
+  const systemJob = await Promise.all([
+    nomadGet<{ Type: string }>(opts, `/v1/job/${job}`, signal),
+    nomadGet<Array<{ Version: string }>>(opts, '/v1/nodes', signal),
+  ]).then(
+    ([{ body: spec }, { body: nodes }]) => spec.Type === 'system' && nodes.length > 0 && nodes.every((n) => !hasSystemDeployments(n.Version)),
+    () => undefined,
+  );
   const allocs = allocLoop().catch(stopOn);
   const status = await deploymentLoop().catch((err: unknown) => {
     stopOn(err);
