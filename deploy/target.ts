@@ -72,7 +72,7 @@ const shown = (file: string) => path.relative(process.cwd(), file) || file;
 /** Works out what to deploy where; throws with the fix when there is no cluster to target. */
 export async function deployTarget(opts: TargetOptions = {}): Promise<DeployTarget> {
   const base = opts.env ?? process.env;
-  const tools = toolPaths();
+  const tools = toolPaths({}, base);
   if (!existsSync(tools.engine.bin)) throw new Error(engineMissing(tools.engine));
   const env: NodeJS.ProcessEnv = {
     ...base,

@@ -9,7 +9,7 @@
  * until the untaint command it names has run. Prints how long each phase took. Needs `npm run tools`.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
@@ -97,8 +97,13 @@ describe('cdktf deploy with real Terraform on a local cluster', () => {
     await phase('cluster down', () => clusterDown({ ...cluster, log: () => undefined }));
   });
 
-  test('both stacks through cdktf deploy with hashicorp/nomad 2.5.2 and hashicorp/consul 2.22.1: v1 answers through Traefik with every field the builder set', async () => {
-    const { output } = await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1' }));
+  test('both stacks through cdktf deploy with hashicorp/nomad 2.5.2 and hashicorp/consul 2.22.1, a failing `terraform` first on PATH never run: v1 answers through Traefik with every field the builder set', async () => {
+    // GIVEN a `terraform` first on PATH that fails whenever it runs (the engine is OpenTofu: the
+    // kit never picks up a terraform by itself); the negative control below shows it would be noticed
+    const bad = await mkdtemp(path.join(tmpdir(), 'zd-bad-terraform-'));
+    await writeFile(path.join(bad, 'terraform'), '#!/bin/sh\necho "terraform must not run" >&2\nexit 3\n', { mode: 0o755 });
+    const withBadTerraform = { ...process.env, PATH: `${bad}:${process.env.PATH}` };
+    const { output } = await phase('deploy edge + app v1', () => deploy({ cluster, quiet: true, version: 'v1', env: withBadTerraform }));
     expect(output).toMatch(/^\[deploy\] target: .* → local cluster http:\/\/127\.0\.0\.1:20110 \(the local cluster asked for\)$/m);
     expect(output).toMatch(/^\[deploy\] cdktf deploy edge app done in \d+ s$/m);
 
@@ -129,6 +134,10 @@ describe('cdktf deploy with real Terraform on a local cluster', () => {
     const tf = JSON.parse(await readFile(path.join(stacksDir, 'app', 'cdk.tf.json'), 'utf8')) as CdkTfJson;
     const intended = (JSON.parse(unescapeTerraformTemplate(tf.resource!.nomad_job!['job-web']!.jobspec)) as { Job: unknown }).Job;
     expect(droppedFields(intended, await nomadGet('/v1/job/web'))).toEqual([]);
+
+    // Negative control: named as the engine (ZERODROP_TERRAFORM_BIN), that terraform fails the deploy.
+    const named = deploy({ cluster, quiet: true, version: 'v1', stacks: ['app'], env: { ...withBadTerraform, ZERODROP_TERRAFORM_BIN: path.join(bad, 'terraform') } });
+    await expect(named).rejects.toThrow(/cdktf deploy app failed/);
   });
 
   test('v1 → v2 through terraform apply: the canary is promoted, the deployment successful, reads return v2', async () => {
