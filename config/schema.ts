@@ -113,7 +113,7 @@ const region = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { error: 'must be a No
 const datacenter = z.string().regex(/^[A-Za-z0-9_*-]{1,128}$/, { error: 'must be a Nomad datacenter name or glob: letters, digits, "_", "-" and "*" (such as "dc1" or "*")' });
 /** Text that reaches a Terraform block verbatim: no template sequences, no control characters. */
 const terraformText = (typeError: string) =>
-  checkedString((text) => templateSequenceProblem(text) ?? (/[\0-\x1f\x7f]/.test(text) ? 'must not contain control characters' : undefined), typeError);
+  checkedString((text) => templateSequenceProblem(text) ?? (/[\0-\x1f\x7f]/.test(text) /* eslint-disable-line no-control-regex -- finding them is the point */ ? 'must not contain control characters' : undefined), typeError);
 
 /** Env names zerodrop sets itself (the app contract, jobs/canary-job.ts `appEnv`): a user value would be silently replaced. */
 export const RESERVED_ENV = ['PORT', 'INTERNAL_PORT', 'BIND_ADDR', 'APP_VERSION', 'DRAIN_GRACE_MS'] as const;

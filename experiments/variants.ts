@@ -142,6 +142,8 @@ export interface ExperimentPorts {
  * instance (count 1, canary 1) as on the log's single node; the knobs as `knobs` says. Does not
  * touch `base`.
  */
+// Plain YAML data edited by path: the config schema checks the result when the experiment loads it.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 export function experimentConfig(base: unknown, experiment: Experiment, ports: ExperimentPorts): Record<string, any> {
   const c = structuredClone(base) as Record<string, any>;
   const k = experiment.knobs;
@@ -161,6 +163,7 @@ export function experimentConfig(base: unknown, experiment: Experiment, ports: E
   else delete svc.killTimeout;
   return c;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The deploy's extra environment: the unsafe switches the experiment needs, and no others. */
 export function experimentEnv(experiment: Experiment): Record<string, string> {

@@ -18,7 +18,7 @@ import { $, type ProcessPromise } from 'zx';
 import { findOnPath } from '../lib/find-on-path.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { tail } from '../lib/tail.ts';
-import { missingSetting, providerHelp, providerSourcesDir, readSourceArchive, PROVIDER_SOURCES_ENV } from './provider-sources.ts';
+import { missingSetting, providerHelp, providerSourcesDir, readSourceArchive } from './provider-sources.ts';
 import { GO_ENV, PINS, type ModulePin, type ProviderInfo, type ProviderPin, type ToolPin } from '../pins/index.ts';
 import { checkLicences, formatLicenceReport, LicenceError } from './licences.ts';
 

@@ -72,7 +72,7 @@ describe('npm run rollback under load', () => {
     await mkdir(dir, { recursive: true });
     const out = path.join(dir, 'rollback-output.txt');
     const { report, exitCode } = await phase('verify rollback v3 → v2', () =>
-      verify(verifyOn(cluster, entry, { version: 'v2', deployCmd: `${rollbackCmd(v3)} > ${out} 2>&1`, reportDir: dir, log: (l) => (/^\[verify\]\s+[\d.]+ s  [a-z]/.test(l) ? console.log(l) : undefined) })),
+      verify(verifyOn(cluster, entry, { version: 'v2', deployCmd: `${rollbackCmd(v3)} > ${out} 2>&1`, reportDir: dir, log: (l) => (/^\[verify\]\s+[\d.]+ s {2}[a-z]/.test(l) ? console.log(l) : undefined) })),
     );
     const printed = await readFile(out, 'utf8');
     console.log(`[e2e] npm run rollback printed:\n${printed}`);

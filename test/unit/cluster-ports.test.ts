@@ -17,7 +17,10 @@ describe('cluster', () => {
       const a = clusterPorts(18500);
       const b = clusterPorts(18500 + PORT_BLOCK);
       const all = (p: typeof a) => [...listenPorts(p), p.dynamic.min, p.dynamic.max];
-      for (const port of all(a)) expect(port).toBeGreaterThanOrEqual(18500), expect(port).toBeLessThan(18500 + PORT_BLOCK);
+      for (const port of all(a)) {
+        expect(port).toBeGreaterThanOrEqual(18500);
+        expect(port).toBeLessThan(18500 + PORT_BLOCK);
+      }
       expect(Math.max(...all(a))).toBeLessThan(Math.min(...all(b)));
     });
 

@@ -25,11 +25,6 @@ const maybe = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 60, arbitrary: v
 /** Usually left out (the default applies), sometimes set. */
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
 
-const duration = fc.oneof(
-  fc.integer({ min: 1, max: 120 }).map((n) => `${n}s`),
-  fc.integer({ min: 1, max: 5000 }).map((n) => `${n}ms`),
-  fc.integer({ min: 1, max: 30 }).map((n) => `${n}m`),
-);
 const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/);
 const host = injected(fc.tuple(label, label).map(([a, b]) => `${a}.${b}.com`));
 const port = fc.integer({ min: 1, max: 65535 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { $ } from 'zx';
-import { parseLocalState, providersFromRegistry, taintedResources, type CdkTfJson } from '../../deploy/index.ts';
+import { providersFromRegistry, taintedResources, type CdkTfJson } from '../../deploy/index.ts';
 import { nomadAddressInFile } from '../../deploy/index.ts';
 import type { ToolPaths } from '../../toolchain/index.ts';
 import { PROVIDER_CONSUL, PROVIDER_NOMAD } from '../../pins/index.ts';
