@@ -1,5 +1,5 @@
 /**
- * The verifier's second version on a real local cluster: a request mix with non-idempotent
+ * The verifier on a real local cluster with a request mix with non-idempotent
  * POSTs through a canary rollout, checked against the reference app's ledger (every POST
  * answered 201 executed exactly once, none twice), with capacity polled from Consul: with the
  * default canary = count, routable instances never fall below count; the negative control
@@ -14,20 +14,20 @@ import { verify } from '../../verify/index.ts';
 import { mixFromFlags } from '../../verify/index.ts';
 import { phase, useLocalCluster, verifyOn } from './support.ts';
 
-const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-verify-v2'), portBase: 21700 };
+const cluster = { stateDir: path.join(tmpdir(), 'zerodrop-e2e-mix-ledger'), portBase: 21700 };
 // Its own entry point, so this file never shares a port with another cluster's Traefik.
 const entry = { port: 18480, admin: 18482 };
-const reports = path.join(process.cwd(), 'reports', 'e2e', 'verify-v2');
+const reports = path.join(process.cwd(), 'reports', 'e2e', 'mix-ledger-capacity');
 const ledgerFile = path.join(cluster.stateDir, 'ledger', 'orders.jsonl');
 
-describe('verifier v2 through a real rollout', () => {
+describe('a request mix with POSTs through a real rollout: ledger and capacity', () => {
   // every allocation of the app appends the POSTs it executed to one ledger file
   const { v1Config, configWith } = useLocalCluster(cluster, entry, (c) => (c.services[0].env = { ...c.services[0].env, LEDGER_FILE: ledgerFile }));
 
   test('the POST mix through a rollout: none lost, none doubled, capacity recorded', async () => {
     const e = clusterEnv(cluster);
     const token = await readToken(e);
-    const { report, exitCode } = await phase('verify v2 with a POST mix', () => verify(
+    const { report, exitCode } = await phase('verify with a POST mix', () => verify(
         verifyOn(cluster, entry, {
           reportDir: reports,
           nomadAddr: e.nomadAddr,
@@ -39,7 +39,7 @@ describe('verifier v2 through a real rollout', () => {
       ),
     );
     const l = report.ledger!;
-    console.log(`[e2e] verify-v2: ${report.successPercent} of ${report.requests.total}; ledger checked ${l.checked}, once ${l.exactlyOnce}, lost ${l.lost}, doubled ${l.doubled}, unknown ${l.unknown.total}; routable min ${report.capacity?.routable.min} max ${report.capacity?.routable.max}; answering max ${report.capacity?.answering.max}`);
+    console.log(`[e2e] mix-ledger-capacity: ${report.successPercent} of ${report.requests.total}; ledger checked ${l.checked}, once ${l.exactlyOnce}, lost ${l.lost}, doubled ${l.doubled}, unknown ${l.unknown.total}; routable min ${report.capacity?.routable.min} max ${report.capacity?.routable.max}; answering max ${report.capacity?.answering.max}`);
     expect(report.verdict.reasons.join('\n')).toBeTruthy();
     expect(l.checked).toBeGreaterThan(100);
     expect(l.lost).toBe(0);

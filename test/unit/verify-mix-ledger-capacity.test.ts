@@ -38,7 +38,7 @@ async function http(handler: RequestListener): Promise<string> {
 }
 
 async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'zerodrop-verify-v2-'));
+  const d = await mkdtemp(join(tmpdir(), 'zerodrop-verify-mix-'));
   dirs.push(d);
   return d;
 }
