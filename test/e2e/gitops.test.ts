@@ -193,7 +193,8 @@ describe('GitOps: npm run pipeline with state in Consul KV', () => {
     expect(refused.exitCode).toBe(1);
     // Terraform says "Instance cannot be destroyed", OpenTofu "Resource instance cannot be destroyed"
     expect(refused.output).toMatch(/instance cannot be destroyed/i);
-    expect(refused.output).toMatch(/Plan: 1 to add, 0 to change, 1 to destroy\.[\s\S]*Resource nomad_job\.job-web \(job-web\) has lifecycle\.prevent_destroy set/);
+    // (OpenTofu: "Resource instance … has prevent_destroy set"; Terraform: "Resource … has lifecycle.prevent_destroy set")
+    expect(refused.output).toMatch(/Plan: 1 to add, 0 to change, 1 to destroy\.[\s\S]*Resource (instance )?nomad_job\.job-web \(job-web\) has (lifecycle\.)?prevent_destroy set/);
     const still = await nomadJob();
     expect(still.Version).toBe(kept.Version);
     expect(still.Meta['zerodrop.version']).toBe('v4-broken');
